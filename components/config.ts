@@ -1,0 +1,174 @@
+/**
+ * The stack configuration of the program: its TypeScript shape and its defaults.
+ *
+ * Everything here is plain data. `config-validation.ts` turns raw, untrusted stack config
+ * into a {@link MeshConfig}; `mesh-plan.ts` turns that into a plan; components only ever
+ * see validated config and the plan.
+ */
+
+/** The Pulumi project name, and therefore the namespace of every config key. */
+export const PROJECT_NAME = "istio-multicluster";
+
+/** Oldest Istio minor this program supports: `base` in remotes and the istiod `profile=remote` start at 1.24. */
+export const MINIMUM_ISTIO_VERSION = "1.24.0";
+
+export const DEFAULT_ISTIO_VERSION = "1.30.3";
+export const DEFAULT_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
+export const DEFAULT_NETWORK = "network1";
+export const DEFAULT_MESH_ID = "mesh1";
+export const DEFAULT_TRUST_DOMAIN = "cluster.local";
+
+export type ClusterRole = "primary" | "remote";
+export type GatewayServiceType = "LoadBalancer" | "NodePort";
+export type KeyAlgorithm = "RSA" | "ECDSA";
+export type EcdsaCurve = "P256" | "P384";
+
+/** How one cluster's east-west gateway is exposed to the other networks. */
+export interface EastWestGatewayConfig {
+    /** Kubernetes Service type of the gateway. Default `LoadBalancer`. */
+    serviceType: GatewayServiceType;
+    /** Fixed node port for the `tls` port 15443 (NodePort only). Default: assigned by Kubernetes. */
+    nodePort?: number;
+    /**
+     * The address other networks use to reach the gateway (IP or hostname). Required for NodePort
+     * unless `nodeSelector` is given; optional for LoadBalancer behind NAT. When set it is written
+     * into `global.meshNetworks` of every primary.
+     */
+    address?: string;
+    /**
+     * Node labels for Istio's `traffic.istio.io/nodeSelector` annotation (NodePort only). istiod then
+     * advertises the ExternalIP addresses of matching nodes. `{}` selects all nodes.
+     */
+    nodeSelector?: Record<string, string>;
+    /** Extra annotations on the gateway Service (cloud load-balancer settings). */
+    annotations?: Record<string, string>;
+    /** Requested `spec.loadBalancerIP` (LoadBalancer only, where the cloud supports it). */
+    loadBalancerIP?: string;
+}
+
+/** User Helm values merged over the program's own values, per chart. */
+export interface ChartValuesOverrides {
+    /** Values for the `base` chart. */
+    base?: Record<string, unknown>;
+    /** Values for the `istiod` chart. */
+    istiod?: Record<string, unknown>;
+    /** Values for the `gateway` chart (the east-west gateway). */
+    gateway?: Record<string, unknown>;
+}
+
+/** One Kubernetes cluster of the mesh, as configured. */
+export interface ClusterConfig {
+    /** DNS-1123 label; `global.multiCluster.clusterName`, remote-secret key and resource-name stem. */
+    name: string;
+    /** Network name; clusters whose pods reach each other directly share one. Default `network1`. */
+    network: string;
+    /** `primary` runs istiod; `remote` is served by a primary. Default `primary`. */
+    role: ClusterRole;
+    /** For a remote: the primary serving it. Defaults to the only primary. */
+    controlPlane?: string;
+    /** Path of the kubeconfig file (`~` expanded). Default `$KUBECONFIG`, else `~/.kube/config`. */
+    kubeconfig?: string;
+    /** Kube context of this cluster. Default: the file's current-context. */
+    context?: string;
+    /** URL at which the other clusters' istiod reach this API server. Default: the context's server. */
+    apiServer?: string;
+    /** Exposure of this cluster's east-west gateway. */
+    eastWestGateway: EastWestGatewayConfig;
+    /** Per-cluster Helm value overrides, merged over the mesh-wide `values`. */
+    values?: ChartValuesOverrides;
+    /** Take over an existing `istio-system` namespace instead of failing with AlreadyExists. */
+    adopt: boolean;
+}
+
+/** The root of trust. */
+export interface CaConfig {
+    /** `generate` (default): a root made by @pulumi/tls; `import`: the user's own root. */
+    mode: "generate" | "import";
+    /** Key algorithm of generated keys (root in generate mode, every intermediate). Default RSA. */
+    keyAlgorithm: KeyAlgorithm;
+    /** RSA key size. Default 4096, as Istio's tools/certs. */
+    rsaBits: 2048 | 3072 | 4096;
+    /** ECDSA curve. Default P256 (never the provider's default P224). */
+    ecdsaCurve: EcdsaCurve;
+    /** Root validity in days (generate mode). Default 3650. */
+    validityDays: number;
+    /** Subject O of the root. Default `Istio`. */
+    organization: string;
+    /** Subject CN of the root. Default `Root CA`. */
+    commonName: string;
+    /** Import mode: the root certificate PEM. */
+    certPem?: string;
+    /** Import mode: path of the root certificate PEM file (instead of `certPem`). */
+    certFile?: string;
+}
+
+/** The per-cluster intermediate CAs. */
+export interface IntermediateConfig {
+    /** Validity of each intermediate in days. Default 730. */
+    validityDays: number;
+    /** Days before expiry at which the next `pulumi up` re-issues an intermediate. Default 60. */
+    earlyRenewalDays: number;
+}
+
+/** Remote-secret settings. */
+export interface RemoteSecretsConfig {
+    /** How the reader credential is minted. Only `serviceAccountTokenSecret` (what istioctl does) today. */
+    tokenMode: "serviceAccountTokenSecret";
+    /**
+     * `perSource` (default, like istioctl): one Secret per (holder, source) pair, N×(N−1) in all.
+     * `perHolder`: one Secret per holder with one data key per source cluster, N in all.
+     */
+    layout: "perSource" | "perHolder";
+}
+
+/** The post-deploy cross-cluster check. */
+export interface VerificationConfig {
+    /** Namespace of the check's workloads. Default `mesh-verify`. */
+    namespace: string;
+    /** Requests each client sends. Default 30. */
+    requests: number;
+    /** Seconds to wait for workloads and answers. Default 300. */
+    timeoutSeconds: number;
+    /** Image of the helloworld server. */
+    serverImage: string;
+    /** Image of the curl client. */
+    clientImage: string;
+}
+
+/** Mesh-wide image settings. */
+export interface ImagesConfig {
+    /** `global.hub` (a private registry). */
+    hub?: string;
+    /** `global.tag`. */
+    tag?: string;
+    /** Names of image pull secrets in `istio-system`. */
+    imagePullSecrets?: string[];
+}
+
+/** DNS proxying in the sidecars (`meshConfig.defaultConfig.proxyMetadata`). */
+export interface DnsProxyConfig {
+    /** `ISTIO_META_DNS_CAPTURE`. Default false. */
+    capture: boolean;
+    /** `ISTIO_META_DNS_AUTO_ALLOCATE`. Default false. */
+    autoAllocate: boolean;
+}
+
+/** The validated, defaulted stack configuration. */
+export interface MeshConfig {
+    meshId: string;
+    trustDomain: string;
+    istioVersion: string;
+    chartRepository: string;
+    ca: CaConfig;
+    intermediate: IntermediateConfig;
+    clusters: ClusterConfig[];
+    verify: boolean;
+    verification: VerificationConfig;
+    remoteSecrets: RemoteSecretsConfig;
+    images?: ImagesConfig;
+    dnsProxy: DnsProxyConfig;
+    values?: ChartValuesOverrides;
+    meshConfig?: Record<string, unknown>;
+    /** Istio revision for canary upgrades; empty for the default revision. */
+    revision?: string;
+}
