@@ -172,3 +172,28 @@ export interface MeshConfig {
     /** Istio revision for canary upgrades; empty for the default revision. */
     revision?: string;
 }
+
+/** One problem found in the stack configuration. */
+export interface ConfigProblem {
+    /** Config path, e.g. `clusters[1].eastWestGateway.address` (without the project namespace). */
+    path: string;
+    /** What is wrong. */
+    message: string;
+    /** How to fix it. */
+    fix?: string;
+}
+
+/** Thrown before any resource is registered; lists every problem at once. */
+export class ConfigValidationError extends Error {
+    constructor(public readonly problems: ConfigProblem[]) {
+        super(formatConfigProblems(problems));
+        this.name = "ConfigValidationError";
+    }
+}
+
+/** One line per problem: `istio-multicluster:<path>: <message> (fix: <fix>)`. */
+export function formatConfigProblems(problems: readonly ConfigProblem[]): string {
+    const lines = problems.map((p) => `  - ${PROJECT_NAME}:${p.path}: ${p.message}${p.fix ? ` Fix: ${p.fix}` : ""}`);
+    const noun = problems.length === 1 ? "problem" : "problems";
+    return `The stack configuration has ${problems.length} ${noun}:\n${lines.join("\n")}`;
+}
