@@ -1,0 +1,100 @@
+/**
+ * Mock answers for the Kubernetes objects whose provider output the program reads: what the API
+ * server and its controllers would have filled in.
+ */
+import * as crypto from "node:crypto";
+import { clusterCaPem } from "./tls";
+import { MockOptions } from "./types";
+
+type State = Record<string, unknown>;
+type Meta = { name?: string; namespace?: string };
+
+/**
+ * The default load-balancer address of a cluster's east-west gateway: an address from TEST-NET-1
+ * (192.0.2.0/24, RFC 5737). A trailing number in the cluster name is used as the last octet
+ * (`cluster2` → 192.0.2.2) so tests read naturally; other names get a stable hash.
+ */
+export function defaultGatewayAddress(cluster: string): string {
+    const trailing = /(\d+)$/.exec(cluster);
+    if (trailing && Number(trailing[1]) >= 1 && Number(trailing[1]) <= 254) {
+        return `192.0.2.${Number(trailing[1])}`;
+    }
+    const hash = crypto.createHash("sha256").update(cluster).digest();
+    return `192.0.2.${1 + (hash.readUInt16BE(0) % 254)}`;
+}
+
+/** `status.loadBalancer` of the east-west gateway Service in `cluster`. */
+export function gatewayLoadBalancer(cluster: string, options: MockOptions): State {
+    const configured = options.gatewayAddresses?.[cluster];
+    const address = configured ?? { ip: defaultGatewayAddress(cluster) };
+    const ingress = [address].filter((a) => a.ip || a.hostname).map((a) => ({ ...a }));
+    return ingress.length > 0 ? { ingress } : {};
+}
+
+function b64(text: string): string {
+    return Buffer.from(text, "utf8").toString("base64");
+}
+
+/**
+ * A token as the token controller would put it into a service-account-token Secret. It is shaped
+ * like a JWT so that code splitting it does not break, but its signature is not valid.
+ */
+function serviceAccountToken(cluster: string, namespace: string, secretName: string, serviceAccount: string): string {
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const header = part({ alg: "RS256", kid: `mock-${cluster}` });
+    const payload = part({
+        iss: "kubernetes/serviceaccount",
+        "kubernetes.io/serviceaccount/namespace": namespace,
+        "kubernetes.io/serviceaccount/secret.name": secretName,
+        "kubernetes.io/serviceaccount/service-account.name": serviceAccount,
+        sub: `system:serviceaccount:${namespace}:${serviceAccount}`,
+    });
+    return `${header}.${payload}.${Buffer.from(`mock-signature-${cluster}`).toString("base64url")}`;
+}
+
+/** Fills `data.token`, `data["ca.crt"]` and `data.namespace` of a service-account-token Secret. */
+export async function withServiceAccountToken(cluster: string, state: State): Promise<State> {
+    const metadata = (state.metadata ?? {}) as Meta & { annotations?: Record<string, string> };
+    const namespace = metadata.namespace ?? "default";
+    const name = metadata.name ?? "";
+    const serviceAccount =
+        metadata.annotations?.["kubernetes.io/service-account.name"] ?? name.replace(/-token.*$/, "");
+    return {
+        ...state,
+        type: "kubernetes.io/service-account-token",
+        data: {
+            ...((state.data as State | undefined) ?? {}),
+            token: b64(serviceAccountToken(cluster, namespace, name, serviceAccount)),
+            "ca.crt": b64(await clusterCaPem(cluster)),
+            namespace: b64(namespace),
+        },
+    };
+}
+
+/** Splits a Kubernetes read id (`namespace/name` or `name`). */
+export function parseReadId(id: string): Meta {
+    const slash = id.indexOf("/");
+    return slash < 0 ? { name: id } : { namespace: id.slice(0, slash), name: id.slice(slash + 1) };
+}
+
+/** The provider's id of a Kubernetes object: `namespace/name`, or `name` when cluster-scoped. */
+export function kubernetesId(name: string, inputs: State): string {
+    const metadata = (inputs.metadata ?? {}) as Meta;
+    const objectName = metadata.name ?? name;
+    return metadata.namespace ? `${metadata.namespace}/${objectName}` : objectName;
+}
+
+/** The `status` the helm provider reports for a deployed `helm.v3.Release`. */
+export function helmReleaseState(name: string, inputs: State): State {
+    return {
+        ...inputs,
+        status: {
+            name: inputs.name ?? name,
+            namespace: inputs.namespace ?? "default",
+            chart: inputs.chart,
+            version: inputs.version,
+            status: "deployed",
+            revision: 1,
+        },
+    };
+}
