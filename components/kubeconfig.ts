@@ -1,0 +1,361 @@
+/**
+ * Cluster access for the program run: which kubeconfig, which context, which API server address.
+ *
+ * This module READS kubeconfig files (through an injected `readFile`), so only the program run
+ * uses it; the plan CLI and offline tests never point it at a real home directory. Parsing and
+ * trimming of kubeconfig content are pure.
+ *
+ * Secrets: the resolver returns kubeconfig content as plain strings because it is pure. The
+ * caller must wrap every `ClusterAccess.kubeconfig` with `pulumi.secret(...)` before it reaches a
+ * provider or any other resource input, and must never log it. Messages produced here never
+ * contain kubeconfig content (YAML errors report only the reason and line).
+ */
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { ClusterConfig, ConfigProblem } from "./config";
+import { checkApiServerUrl, closest, clustersReachedByOthers, formatPath } from "./config-validation";
+
+/** How one cluster is reached. */
+export interface ClusterAccess {
+    /**
+     * Kubeconfig content holding ONLY this cluster's context, cluster and user (see
+     * {@link kubeconfigForContext}). Credentials: wrap with `pulumi.secret` before use.
+     */
+    kubeconfig: string;
+    /** The context within {@link kubeconfig} (also its current-context). */
+    context?: string;
+    /** URL at which other clusters' istiod reach this API server (`apiServer` or the context's server). */
+    apiServer: string;
+    /** `file`: read from a kubeconfig file; `secret`: from the `kubeconfigs` secret config. */
+    source: "file" | "secret";
+    /** Absolute path of the file the content came from (source `file`). */
+    path?: string;
+}
+
+/** What the resolver may read. */
+export interface ResolveAccessOptions {
+    /** Environment (`KUBECONFIG`, `HOME`); usually `process.env`. */
+    env: Record<string, string | undefined>;
+    /** Reads a file as UTF-8; throws like `fs.readFileSync` (ENOENT, EACCES, EISDIR). */
+    readFile: (file: string) => string;
+    /**
+     * Cluster name → kubeconfig content from the `kubeconfigs` secret config. Takes precedence over
+     * files. Plain strings here; the caller keeps them secret (see module docs).
+     */
+    secretKubeconfigs?: Record<string, string>;
+    /** Directory against which relative kubeconfig paths resolve. Default `process.cwd()`. */
+    cwd?: string;
+}
+
+export interface ResolveAccessResult {
+    /** Cluster name → access; only clusters without problems appear. */
+    access: Record<string, ClusterAccess>;
+    problems: ConfigProblem[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+interface NamedEntry {
+    name: string;
+    body: Obj;
+    raw: Obj;
+}
+
+/** A parsed kubeconfig, reduced to what access needs. */
+export interface ParsedKubeconfig {
+    currentContext?: string;
+    contexts: NamedEntry[];
+    clusters: NamedEntry[];
+    users: NamedEntry[];
+    /** The whole document, for {@link kubeconfigForContext}. */
+    doc: Obj;
+}
+
+/** Thrown by {@link parseKubeconfig}; the message never contains file content. */
+export class KubeconfigParseError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "KubeconfigParseError";
+    }
+}
+
+function entries(doc: Obj, key: "contexts" | "clusters" | "users", bodyKey: "context" | "cluster" | "user") {
+    const list = doc[key];
+    if (list === undefined || list === null) return [];
+    if (!Array.isArray(list)) throw new KubeconfigParseError(`not a kubeconfig: '${key}' is not a list.`);
+    return list.flatMap((e): NamedEntry[] =>
+        isObj(e) && typeof e.name === "string"
+            ? [{ name: e.name, body: isObj(e[bodyKey]) ? e[bodyKey] : {}, raw: e }]
+            : [],
+    );
+}
+
+/** Parses kubeconfig YAML. Throws {@link KubeconfigParseError} with the reason and line only. */
+export function parseKubeconfig(content: string): ParsedKubeconfig {
+    let doc: unknown;
+    try {
+        doc = yaml.load(content);
+    } catch (e) {
+        // YAMLException.message includes a snippet of the source: it may hold credentials.
+        const ex = e as { reason?: string; mark?: { line?: number } };
+        const line = ex.mark?.line !== undefined ? ` at line ${ex.mark.line + 1}` : "";
+        throw new KubeconfigParseError(`not valid YAML${line}: ${ex.reason ?? "parse error"}.`);
+    }
+    if (!isObj(doc)) throw new KubeconfigParseError("not a kubeconfig (expected a YAML mapping with contexts).");
+    if (doc.kind !== undefined && doc.kind !== "Config") {
+        throw new KubeconfigParseError(`not a kubeconfig: its kind is '${String(doc.kind)}', not Config.`);
+    }
+    const current = doc["current-context"];
+    return {
+        currentContext: typeof current === "string" && current !== "" ? current : undefined,
+        contexts: entries(doc, "contexts", "context"),
+        clusters: entries(doc, "clusters", "cluster"),
+        users: entries(doc, "users", "user"),
+        doc,
+    };
+}
+
+/** Kubeconfig fields that name files; relative ones resolve against the kubeconfig's directory. */
+const CLUSTER_FILE_FIELDS = ["certificate-authority"];
+const USER_FILE_FIELDS = ["client-certificate", "client-key", "tokenFile"];
+
+function absolutize(body: Obj, fields: readonly string[], baseDir: string | undefined): Obj {
+    if (!baseDir) return body;
+    const out: Obj = { ...body };
+    for (const f of fields) {
+        const v = out[f];
+        if (typeof v === "string" && v !== "" && !path.isAbsolute(v)) out[f] = path.resolve(baseDir, v);
+    }
+    return out;
+}
+
+/**
+ * A kubeconfig holding only `context`, its cluster and its user, with `current-context` set, so a
+ * provider never receives other clusters' credentials. With `baseDir`, relative file references
+ * (certificate-authority, client-certificate, client-key, tokenFile) are made absolute because the
+ * content no longer lives next to those files. Throws when the context, its cluster or its user is
+ * missing.
+ */
+export function kubeconfigForContext(content: string, context: string, options: { baseDir?: string } = {}): string {
+    const kc = parseKubeconfig(content);
+    const ctx = kc.contexts.find((c) => c.name === context);
+    if (!ctx) throw new KubeconfigParseError(`context '${context}' not found.`);
+    const clusterName = ctx.body.cluster;
+    const userName = ctx.body.user;
+    const cluster = kc.clusters.find((c) => c.name === clusterName);
+    if (!cluster) throw new KubeconfigParseError(`cluster '${String(clusterName)}' of context '${context}' not found.`);
+    const user = kc.users.find((u) => u.name === userName);
+    if (userName !== undefined && !user) {
+        throw new KubeconfigParseError(`user '${String(userName)}' of context '${context}' not found.`);
+    }
+    const minimal: Obj = {
+        apiVersion: typeof kc.doc.apiVersion === "string" ? kc.doc.apiVersion : "v1",
+        kind: "Config",
+        clusters: [{ name: cluster.name, cluster: absolutize(cluster.body, CLUSTER_FILE_FIELDS, options.baseDir) }],
+        contexts: [{ name: ctx.name, context: ctx.body }],
+        users: user ? [{ name: user.name, user: absolutize(user.body, USER_FILE_FIELDS, options.baseDir) }] : [],
+        "current-context": ctx.name,
+    };
+    return yaml.dump(minimal, { lineWidth: -1, noRefs: true });
+}
+
+/** First entry of a `KUBECONFIG` list (`:`-separated; `;` on Windows), if any. */
+export function firstKubeconfigEntry(value: string | undefined, delimiter = path.delimiter): string | undefined {
+    return value
+        ?.split(delimiter)
+        .map((s) => s.trim())
+        .find((s) => s !== "");
+}
+
+/** Expands a leading `~` with the home directory and resolves relative paths against `cwd`. */
+export function expandKubeconfigPath(file: string, home: string | undefined, cwd: string): string | undefined {
+    let p = file;
+    if (p === "~" || p.startsWith("~/")) {
+        if (!home) return undefined;
+        p = path.join(home, p.slice(1));
+    }
+    return path.resolve(cwd, p);
+}
+
+type Loaded = { content: string } | { error: string };
+
+function readErrorText(e: unknown): string {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT") return "does not exist";
+    if (code === "EACCES" || code === "EPERM") return "is not readable (permission denied)";
+    if (code === "EISDIR") return "is a directory, not a file";
+    return `cannot be read (${code ?? (e as Error).message})`;
+}
+
+/**
+ * Resolves how to reach every cluster: kubeconfig content (secret config first, else the file
+ * from `kubeconfig`, `$KUBECONFIG`'s first entry or `~/.kube/config`), context (explicit, else the
+ * file's current-context) and API server (explicit `apiServer`, else the context's server, which
+ * must pass the same loopback rule as an explicit one). Every problem is reported, with a fix.
+ *
+ * @param clusters Validated clusters, in config order (problem paths use their index).
+ */
+export function resolveClusterAccess(
+    clusters: readonly Pick<ClusterConfig, "name" | "role" | "kubeconfig" | "context" | "apiServer">[],
+    options: ResolveAccessOptions,
+): ResolveAccessResult {
+    const problems: ConfigProblem[] = [];
+    const access: Record<string, ClusterAccess> = {};
+    const cwd = options.cwd ?? process.cwd();
+    const home = options.env.HOME ?? options.env.USERPROFILE;
+    const reached = clustersReachedByOthers(clusters);
+    const files = new Map<string, Loaded>();
+    const load = (file: string): Loaded => {
+        let entry = files.get(file);
+        if (!entry) {
+            try {
+                entry = { content: options.readFile(file) };
+            } catch (e) {
+                entry = { error: readErrorText(e) };
+            }
+            files.set(file, entry);
+        }
+        return entry;
+    };
+
+    clusters.forEach((cluster, index) => {
+        const cp = `clusters[${index}]`;
+        const secret = options.secretKubeconfigs?.[cluster.name];
+        let content: string;
+        let source: ClusterAccess["source"];
+        let file: string | undefined;
+        let where: string;
+        let wherePath: string;
+        if (secret !== undefined) {
+            source = "secret";
+            where = `the secret ${formatPath(["kubeconfigs", cluster.name])}`;
+            wherePath = formatPath(["kubeconfigs", cluster.name]);
+            content = secret;
+        } else {
+            source = "file";
+            const fromEnv = firstKubeconfigEntry(options.env.KUBECONFIG);
+            const given = cluster.kubeconfig ?? fromEnv ?? "~/.kube/config";
+            const origin = cluster.kubeconfig
+                ? `${cp}.kubeconfig`
+                : fromEnv
+                  ? "$KUBECONFIG (first entry)"
+                  : "the default ~/.kube/config";
+            wherePath = `${cp}.kubeconfig`;
+            file = expandKubeconfigPath(given, home, cwd);
+            if (!file) {
+                problems.push({
+                    path: wherePath,
+                    message: `'${given}' (from ${origin}) starts with ~, but HOME is not set.`,
+                    fix: `Set ${cp}.kubeconfig to an absolute path.`,
+                });
+                return;
+            }
+            const loaded = load(file);
+            if ("error" in loaded) {
+                problems.push({
+                    path: wherePath,
+                    message: `The kubeconfig file ${file} (from ${origin}) ${loaded.error}.`,
+                    fix:
+                        `Point ${cp}.kubeconfig at the kubeconfig that holds ${cluster.name}'s context, or supply ` +
+                        `the content as a secret: pulumi config set --secret --path 'kubeconfigs.${cluster.name}' "$(cat <file>)".`,
+                });
+                return;
+            }
+            content = loaded.content;
+            where = `the kubeconfig file ${file}`;
+        }
+
+        let kc: ParsedKubeconfig;
+        try {
+            kc = parseKubeconfig(content);
+        } catch (e) {
+            problems.push({
+                path: wherePath,
+                message: `${where[0].toUpperCase()}${where.slice(1)} is ${(e as Error).message}`,
+                fix: "Use a kubeconfig as written by kubectl (kind: Config with clusters, contexts and users).",
+            });
+            return;
+        }
+        const contextNames = kc.contexts.map((c) => c.name);
+        const contextName = cluster.context ?? kc.currentContext;
+        if (!contextName) {
+            problems.push({
+                path: `${cp}.context`,
+                message: `No context given for ${cluster.name} and ${where} has no current-context.`,
+                fix: contextNames.length
+                    ? `Set ${cp}.context to one of: ${contextNames.join(", ")}.`
+                    : `${where} has no contexts at all; use the kubeconfig of ${cluster.name}.`,
+            });
+            return;
+        }
+        const ctx = kc.contexts.find((c) => c.name === contextName);
+        if (!ctx) {
+            const guess = closest(contextName, contextNames);
+            problems.push({
+                path: cluster.context ? `${cp}.context` : wherePath,
+                message: `Context '${contextName}'${cluster.context ? "" : " (the current-context)"} is not in ${where}.`,
+                fix: guess
+                    ? `Did you mean '${guess}'?`
+                    : contextNames.length
+                      ? `Use one of: ${contextNames.join(", ")}.`
+                      : `${where} has no contexts; use the kubeconfig of ${cluster.name}.`,
+            });
+            return;
+        }
+        const clusterRef = ctx.body.cluster;
+        const kubeCluster = kc.clusters.find((c) => c.name === clusterRef);
+        if (typeof clusterRef !== "string" || !kubeCluster) {
+            problems.push({
+                path: wherePath,
+                message: `Context '${contextName}' in ${where} refers to cluster '${String(clusterRef ?? "")}', which is not in its clusters list.`,
+                fix: "Repair the kubeconfig: every context must name an entry of clusters (kubectl config view shows them).",
+            });
+            return;
+        }
+        const userRef = ctx.body.user;
+        if (typeof userRef === "string" && !kc.users.some((u) => u.name === userRef)) {
+            problems.push({
+                path: wherePath,
+                message: `Context '${contextName}' in ${where} refers to user '${userRef}', which is not in its users list.`,
+                fix: "Repair the kubeconfig: every context must name an entry of users.",
+            });
+            return;
+        }
+        const server = kubeCluster.body.server;
+        if (typeof server !== "string" || server === "") {
+            if (!cluster.apiServer) {
+                problems.push({
+                    path: wherePath,
+                    message: `Cluster '${kubeCluster.name}' of context '${contextName}' in ${where} has no server URL.`,
+                    fix: `Add its server to the kubeconfig, or set ${cp}.apiServer.`,
+                });
+                return;
+            }
+        }
+        let apiServer = cluster.apiServer;
+        if (!apiServer) {
+            apiServer = server as string;
+            const urlProblems = checkApiServerUrl(
+                apiServer,
+                `${cp}.apiServer`,
+                reached.has(cluster.name),
+                ` (the server of context '${contextName}' in ${where})`,
+            );
+            if (urlProblems.length > 0) {
+                problems.push(...urlProblems);
+                return;
+            }
+        }
+        access[cluster.name] = {
+            kubeconfig: kubeconfigForContext(content, contextName, {
+                baseDir: file ? path.dirname(file) : undefined,
+            }),
+            context: contextName,
+            apiServer,
+            source,
+            ...(file ? { path: file } : {}),
+        };
+    });
+    return { access, problems };
+}

@@ -1,0 +1,242 @@
+/**
+ * The mesh plan as people and machines read it: resource counts, the `npm run plan` text report
+ * and its JSON form. Pure functions of the plan and the validated config.
+ */
+import { EastWestGatewayConfig, MeshConfig } from "./config";
+import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./mesh-plan";
+
+/** Estimated Pulumi resources the program registers for one cluster (components not counted). */
+export interface ClusterResourceCounts {
+    cluster: string;
+    /** The cluster's Kubernetes provider (`<cluster>-k8s`). */
+    provider: number;
+    /** `istio-system` namespace. */
+    namespace: number;
+    /** `cacerts` Secret (clusters running istiod). */
+    cacerts: number;
+    /** Helm releases: istio-base, istiod, and istio-eastwestgateway where planned. */
+    helmReleases: number;
+    /** Istio config objects: cross-network-gateway; istiod-gateway and istiod-vs. */
+    istioConfigObjects: number;
+    /** Reader token Secret (clusters some primary watches). */
+    readerToken: number;
+    /** Remote secrets held (per source or one per holder, by `remoteSecrets.layout`). */
+    remoteSecrets: number;
+    total: number;
+}
+
+export interface PlanResourceCounts {
+    clusters: ClusterResourceCounts[];
+    /** `tls:` resources: root key + self-signed cert (generate mode), 3 per intermediate. */
+    pki: { root: number; intermediates: number; total: number };
+    total: number;
+}
+
+/** Counts what the plan makes, per cluster and for the PKI. An estimate of `pulumi up`'s resources. */
+export function countPlanResources(
+    plan: MeshPlan,
+    config: { ca: Pick<MeshConfig["ca"], "mode">; remoteSecrets: Pick<MeshConfig["remoteSecrets"], "layout"> },
+): PlanResourceCounts {
+    const clusters = plan.clusters.map((c): ClusterResourceCounts => {
+        const counts = {
+            provider: 1,
+            namespace: 1,
+            cacerts: c.runsIstiod ? 1 : 0,
+            helmReleases: 2 + (c.eastWestGateway ? 1 : 0),
+            istioConfigObjects: (c.crossNetworkGateway ? 1 : 0) + (c.exposeIstiod ? 2 : 0),
+            readerToken: c.readerTokenSecret ? 1 : 0,
+            remoteSecrets:
+                config.remoteSecrets.layout === "perHolder"
+                    ? Math.min(1, c.remoteSecretSources.length)
+                    : c.remoteSecretSources.length,
+        };
+        const total = Object.values(counts).reduce((a, b) => a + b, 0);
+        return { cluster: c.name, ...counts, total };
+    });
+    const root = config.ca.mode === "generate" ? 2 : 0;
+    const intermediates = 3 * plan.clusters.filter((c) => c.runsIstiod).length;
+    const pki = { root, intermediates, total: root + intermediates };
+    return { clusters, pki, total: pki.total + clusters.reduce((a, c) => a + c.total, 0) };
+}
+
+/** How the east-west gateway of a cluster is exposed, in one line (`-` when it has none). */
+export function describeGatewayExposure(c: Pick<ClusterPlan, "eastWestGateway">): string {
+    const gw = c.eastWestGateway;
+    if (!gw) return "-";
+    return `${describeExposure(gw)} (${gw.purposes.join(", ")})`;
+}
+
+function describeExposure(gw: EastWestGatewayConfig): string {
+    if (gw.serviceType === "NodePort") {
+        const port = gw.nodePort ?? "auto";
+        if (gw.address) return `NodePort ${gw.address}:${advertisedGatewayPort(gw)}`;
+        const selector = Object.entries(gw.nodeSelector ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(",");
+        return `NodePort ExternalIPs of ${selector ? `nodes ${selector}` : "all nodes"}, port ${port}`;
+    }
+    if (gw.address) return `LoadBalancer, advertised ${gw.address}`;
+    if (gw.loadBalancerIP) return `LoadBalancer ${gw.loadBalancerIP}`;
+    return "LoadBalancer, address from the Service";
+}
+
+/** Where the program will take each cluster's credentials from, without reading anything. */
+export interface AccessSummary {
+    kubeconfig: string;
+    context: string;
+    apiServer: string;
+}
+
+/**
+ * Access as configured. `secretKubeconfigClusters` are the clusters with content in the
+ * `kubeconfigs` secret config (their file settings do not apply).
+ */
+export function describeAccess(c: ClusterPlan, secretKubeconfigClusters: readonly string[] = []): AccessSummary {
+    const cfg = c.config;
+    return {
+        kubeconfig: secretKubeconfigClusters.includes(c.name)
+            ? `(secret kubeconfigs.${c.name})`
+            : (cfg.kubeconfig ?? "($KUBECONFIG or ~/.kube/config)"),
+        context: cfg.context ?? "(current-context)",
+        apiServer: cfg.apiServer ?? "(from kubeconfig)",
+    };
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+    const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: readonly string[]) =>
+        cells
+            .map((cell, i) => cell.padEnd(widths[i]))
+            .join("  ")
+            .trimEnd();
+    return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+export interface ReportOptions {
+    /** Where the config came from (file path), shown in the header. */
+    source?: string;
+    /** Clusters whose kubeconfig comes from the `kubeconfigs` secret. */
+    secretKubeconfigClusters?: readonly string[];
+    /** ESC environments the stack imports (their values are not part of this plan). */
+    environments?: readonly string[];
+}
+
+/** The human-readable plan printed by `npm run plan`. */
+export function formatPlanReport(plan: MeshPlan, config: MeshConfig, options: ReportOptions = {}): string {
+    const counts = countPlanResources(plan, config);
+    const networkCount = Object.keys(plan.networks).length;
+    const out: string[] = [];
+    if (options.source) out.push(`Plan for ${options.source}`);
+    if (options.environments?.length) {
+        out.push(`Note: values from ESC environments (${options.environments.join(", ")}) are not included.`);
+    }
+    out.push(
+        `Model:        ${plan.controlPlaneModel}, ${plan.networkModel} (${plan.clusters.length} cluster${plan.clusters.length === 1 ? "" : "s"}, ${networkCount} network${networkCount === 1 ? "" : "s"})`,
+        `Mesh:         meshId ${config.meshId}, trust domain ${config.trustDomain}`,
+        `Istio:        ${config.istioVersion} from ${config.chartRepository}${config.revision ? `, revision ${config.revision}` : ""}`,
+        `Root CA:      ${config.ca.mode === "generate" ? `generated (${config.ca.keyAlgorithm === "RSA" ? `RSA ${config.ca.rsaBits}` : `ECDSA ${config.ca.ecdsaCurve}`}, ${config.ca.validityDays} days)` : "imported"}; intermediates ${config.intermediate.validityDays} days`,
+        "",
+        table(
+            ["CLUSTER", "ROLE", "NETWORK", "CONTROL PLANE", "EAST-WEST GATEWAY", "REMOTE SECRETS HELD"],
+            plan.clusters.map((c) => [
+                c.name,
+                c.role,
+                c.network,
+                c.runsIstiod ? "own istiod" : c.controlPlane,
+                describeGatewayExposure(c),
+                c.remoteSecretSources.length ? c.remoteSecretSources.join(", ") : "-",
+            ]),
+        ),
+        "",
+        "Networks:",
+        ...Object.entries(plan.networks).map(([n, cs]) => `  ${n}: ${cs.join(", ")}`),
+        "",
+        table(
+            ["CLUSTER", "KUBECONFIG", "CONTEXT", "API SERVER (as seen by other clusters)"],
+            plan.clusters.map((c) => {
+                const a = describeAccess(c, options.secretKubeconfigClusters);
+                return [c.name, a.kubeconfig, a.context, a.apiServer];
+            }),
+        ),
+        "",
+        "Deployment waves:",
+        ...plan.waves.map((w) => `  ${w.wave}. ${w.description}: ${w.clusters.join(", ")}`),
+    );
+    if (plan.meshNetworks) {
+        out.push("", "meshNetworks (set identically on every primary):");
+        for (const [network, entry] of Object.entries(plan.meshNetworks)) {
+            const endpoints = entry.endpoints.map((e) => e.fromRegistry).join(", ");
+            const gateways = entry.gateways.map((g) => `${g.address}:${g.port}`).join(", ") || "(discovered)";
+            out.push(`  ${network}: endpoints from ${endpoints}; gateways ${gateways}`);
+        }
+    }
+    out.push(
+        "",
+        "Resources (estimate; Pulumi components not counted):",
+        table(
+            [
+                "CLUSTER",
+                "PROVIDER",
+                "NAMESPACE",
+                "CACERTS",
+                "RELEASES",
+                "ISTIO OBJECTS",
+                "READER TOKEN",
+                "REMOTE SECRETS",
+                "TOTAL",
+            ],
+            counts.clusters.map((c) =>
+                [
+                    c.cluster,
+                    c.provider,
+                    c.namespace,
+                    c.cacerts,
+                    c.helmReleases,
+                    c.istioConfigObjects,
+                    c.readerToken,
+                    c.remoteSecrets,
+                    c.total,
+                ].map(String),
+            ),
+        ),
+        `  PKI (tls): ${counts.pki.root} root + ${counts.pki.intermediates} intermediate = ${counts.pki.total}`,
+        `  Total: ${counts.total}${config.verify ? " (plus the verification workloads: verify is on)" : ""}`,
+    );
+    return out.join("\n");
+}
+
+/** The machine-readable plan printed by `npm run plan -- --json`. Contains no secret values. */
+export function planToJson(plan: MeshPlan, config: MeshConfig, options: ReportOptions = {}): Record<string, unknown> {
+    return {
+        source: options.source,
+        environments: options.environments ?? [],
+        meshId: plan.meshId,
+        trustDomain: config.trustDomain,
+        istioVersion: config.istioVersion,
+        chartRepository: config.chartRepository,
+        revision: config.revision ?? "",
+        model: { controlPlane: plan.controlPlaneModel, network: plan.networkModel },
+        networks: plan.networks,
+        clusters: plan.clusters.map((c) => ({
+            name: c.name,
+            role: c.role,
+            network: c.network,
+            controlPlane: c.controlPlane,
+            runsIstiod: c.runsIstiod,
+            servedRemotes: c.servedRemotes,
+            eastWestGateway: c.eastWestGateway ?? null,
+            eastWestGatewayExposure: describeGatewayExposure(c),
+            crossNetworkGateway: c.crossNetworkGateway,
+            exposeIstiod: c.exposeIstiod,
+            externalIstiod: c.externalIstiod,
+            readerTokenSecret: c.readerTokenSecret,
+            remoteSecretSources: c.remoteSecretSources,
+            watchedBy: c.watchedBy,
+            access: describeAccess(c, options.secretKubeconfigClusters),
+        })),
+        meshNetworks: plan.meshNetworks ?? null,
+        remoteSecretPairs: plan.remoteSecretPairs,
+        waves: plan.waves,
+        resourceCounts: countPlanResources(plan, config),
+    };
+}
