@@ -7,6 +7,7 @@
  * `manifests/charts/` directory.
  */
 import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "./config";
+import { classifyChartRepository } from "./config-validation";
 import { advertisedGatewayPort, ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "./mesh-plan";
 import { ANNOTATION_NODE_SELECTOR, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK } from "./naming";
 
@@ -425,53 +426,37 @@ export interface ChartSource {
     repositoryOpts?: { repo: string };
 }
 
-/** How `chartRepository` is read: an HTTP(S) Helm repository, an OCI registry, or a local directory. */
-export type ChartRepositoryKind = "http" | "oci" | "local";
-
-export function chartRepositoryKind(repository: string): ChartRepositoryKind | undefined {
-    if (/^https?:\/\/[^/\s]+/.test(repository)) return "http";
-    if (/^oci:\/\/[^/\s]+/.test(repository)) return "oci";
-    if (/^file:\/\/\//.test(repository) || repository.startsWith("/") || /^\.\.?\//.test(repository)) return "local";
-    return undefined;
-}
-
 /**
  * The chart-locating inputs for one chart, following the Release provider's resolution
- * (pulumi-kubernetes provider/pkg/provider/helm_release.go, `resolveChartName`/`locateChart`):
- * - `https://…` repository: `chart: "<name>"`, `repositoryOpts.repo`, `version`.
+ * (pulumi-kubernetes provider/pkg/provider/helm_release.go, `resolveChartName`/`locateChart`), for the
+ * `chartRepository` forms config validation accepts (`classifyChartRepository`):
+ * - `https://…`/`http://…` repository: `chart: "<name>"`, `repositoryOpts.repo`, `version`.
  * - `oci://host/path`: `chart: "oci://host/path/<name>"`, `version`, no repositoryOpts (an OCI
  *   chart reference bypasses the repository index).
- * - local directory (`/abs`, `./rel`, `file:///abs`): `chart: "<dir>/<name>-<version>.tgz"`, the file
+ * - absolute local directory: `chart: "<dir>/<name>-<version>.tgz"`, the file
  *   `helm pull <repo>/<name> --version <version>` writes. Helm ignores `version` for local charts,
  *   so the version lives in the file name.
  */
 export function chartSource(config: MeshConfig, chart: ChartKey): ChartSource {
     const repo = config.chartRepository.trim();
     const name = CHART_NAMES[chart];
-    switch (chartRepositoryKind(repo)) {
+    switch (classifyChartRepository(repo)) {
+        case "https":
         case "http":
             return { chart: name, version: config.istioVersion, repositoryOpts: { repo } };
         case "oci":
             return { chart: `${repo.replace(/\/+$/, "")}/${name}`, version: config.istioVersion };
-        case "local": {
-            const dir = repo.replace(/^file:\/\//, "").replace(/\/+$/, "");
-            return { chart: `${dir}/${name}-${config.istioVersion}.tgz` };
-        }
+        case "local":
+            return { chart: `${repo.replace(/\/+$/, "")}/${name}-${config.istioVersion}.tgz` };
         default:
-            throw new ConfigValidationError(chartRepositoryProblems(config));
+            throw new ConfigValidationError([
+                {
+                    path: "chartRepository",
+                    message: `'${config.chartRepository}' is neither an http(s) URL, an oci:// reference nor an absolute local directory.`,
+                    fix: "use e.g. https://istio-release.storage.googleapis.com/charts, oci://registry.example.com/istio or /srv/istio-charts.",
+                },
+            ]);
     }
-}
-
-/** Problems with `chartRepository`: it must be one of the three forms `chartSource` understands. */
-export function chartRepositoryProblems(config: MeshConfig): ConfigProblem[] {
-    if (chartRepositoryKind(config.chartRepository.trim())) return [];
-    return [
-        {
-            path: "chartRepository",
-            message: `"${config.chartRepository}" is neither an http(s):// Helm repository, an oci:// registry, nor a local directory.`,
-            fix: "use e.g. https://istio-release.storage.googleapis.com/charts, oci://registry.example.com/istio-charts, or /opt/istio-charts (holding base-<version>.tgz, istiod-<version>.tgz, gateway-<version>.tgz).",
-        },
-    ];
 }
 
 /** Kubernetes Service name of the istiod a remote's Service `istiod[-<rev>]` stands for. */
