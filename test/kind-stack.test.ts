@@ -64,11 +64,6 @@ describe("Pulumi.kind.yaml", () => {
         assert.equal(plan.meshNetworks, undefined);
     });
 
-    it("keeps the ambient kubeconfig out: default Kubernetes providers are disabled", () => {
-        const doc = yaml.load(stackText) as { config: Record<string, unknown> };
-        assert.deepEqual(doc.config["pulumi:disable-default-providers"], ["kubernetes"]);
-    });
-
     it("has a commented primary-remote variant that validates and plans cluster2 as cluster1's remote", () => {
         const variant = primaryRemoteVariant(stackText);
         const config = validated(variant);
