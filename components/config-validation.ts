@@ -316,7 +316,7 @@ function schemaErrorToProblem(e: ErrorObject, data: unknown, secretKeys: readonl
             const expected = String((e.params as { type: string }).type);
             return {
                 path: here,
-                message: `Must be ${expected === "integer" ? "an integer" : `a ${expected}`}, not ${describeType(e.data)}${
+                message: `Must be ${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}, not ${describeType(e.data)}${
                     !secret && typeof e.data === "string" ? ` ('${e.data}')` : ""
                 }.`,
                 fix: `Set ${here} to ${TYPE_EXAMPLES[expected] ?? expected}.`,
