@@ -70,9 +70,11 @@ function cleanKey(key: string): string {
  * @param fileName Used in problem messages only.
  */
 export function parseStackConfig(text: string, fileName = "the stack file"): StackFileConfig {
-    let doc: unknown;
+    let doc: unknown = {};
+    // js-yaml rejects an input without a document; a stack file with only comments has no config.
+    const hasDocument = text.split("\n").some((l) => l.trim() !== "" && !l.trim().startsWith("#"));
     try {
-        doc = yaml.load(text);
+        if (hasDocument) doc = yaml.load(text);
     } catch (e) {
         const ex = e as { reason?: string; mark?: { line?: number } };
         const line = ex.mark?.line !== undefined ? ` at line ${ex.mark.line + 1}` : "";
