@@ -26,6 +26,8 @@ import {
     remoteSecretMetadata,
     renderRemoteKubeconfig,
 } from "./remote-secrets-manifest";
+import { RemoteSecretsConfig } from "./config";
+import { MeshPlan } from "./mesh-plan";
 import { resourceName } from "./naming";
 
 export * from "./remote-secrets-manifest";
@@ -183,4 +185,90 @@ export class RemoteSecrets extends pulumi.ComponentResource {
             },
         );
     }
+}
+
+/** Per cluster, what {@link createMeshRemoteSecrets} needs. */
+export interface MeshRemoteSecretsCluster {
+    /** The cluster's Kubernetes provider (`<cluster>-k8s`). */
+    provider: k8s.Provider;
+    /** The cluster's API server URL as the other clusters' istiod reach it (config `apiServer`, resolved). */
+    apiServer: pulumi.Input<string>;
+    /** The cluster's `istio-base` and `istiod` releases (they create the reader account and its role). */
+    istioReleases: pulumi.Input<pulumi.Resource>[];
+    /** The cluster's `istio-system` namespace, when the program manages it. */
+    namespace?: pulumi.Input<pulumi.Resource>;
+}
+
+export interface MeshRemoteSecretsArgs {
+    /** The mesh plan: `clusters[].readerTokenSecret` and `clusters[].remoteSecretSources` decide everything. */
+    plan: MeshPlan;
+    /** `remoteSecrets` of the validated config. */
+    settings: RemoteSecretsConfig;
+    /** Every cluster of the plan, by name. */
+    clusters: Record<string, MeshRemoteSecretsCluster>;
+}
+
+/** The remote-secret resources of a whole mesh. */
+export interface MeshRemoteSecrets {
+    /** Watched cluster → its reader token. */
+    readers: Record<string, ClusterReaderToken>;
+    /** Holder (primary) → its remote secrets. */
+    holders: Record<string, RemoteSecrets>;
+    /** Source cluster → every Secret, in any holder, that lets an istiod watch it. */
+    secretsAbout: Record<string, k8s.core.v1.Secret[]>;
+}
+
+/**
+ * Creates the reader token in every watched cluster and the remote secrets in every holder, as
+ * the plan says. Component names: `<cluster>-remote-reader` and `<holder>-remote-secret-holder`.
+ */
+export function createMeshRemoteSecrets(
+    args: MeshRemoteSecretsArgs,
+    opts?: pulumi.ComponentResourceOptions,
+): MeshRemoteSecrets {
+    if (args.settings.tokenMode !== "serviceAccountTokenSecret") {
+        throw new Error(`remoteSecrets.tokenMode ${JSON.stringify(args.settings.tokenMode)} is not supported`);
+    }
+    const clusterOf = (name: string): MeshRemoteSecretsCluster => {
+        const c = args.clusters[name];
+        if (!c) throw new Error(`createMeshRemoteSecrets: no provider/apiServer given for cluster ${name}`);
+        return c;
+    };
+
+    const readers: Record<string, ClusterReaderToken> = {};
+    for (const p of args.plan.clusters.filter((c) => c.readerTokenSecret)) {
+        const c = clusterOf(p.name);
+        readers[p.name] = new ClusterReaderToken(
+            resourceName(p.name, "remote-reader"),
+            { clusterName: p.name, provider: c.provider, dependsOn: c.istioReleases },
+            opts,
+        );
+    }
+
+    const holders: Record<string, RemoteSecrets> = {};
+    const secretsAbout: Record<string, k8s.core.v1.Secret[]> = {};
+    for (const p of args.plan.clusters.filter((c) => c.remoteSecretSources.length > 0)) {
+        const holder = clusterOf(p.name);
+        const sources = p.remoteSecretSources.map((source) => {
+            const reader = readers[source];
+            if (!reader) throw new Error(`plan: ${p.name} watches ${source}, which has no reader token`);
+            return { name: source, apiServer: clusterOf(source).apiServer, reader };
+        });
+        const component = new RemoteSecrets(
+            resourceName(p.name, "remote-secret-holder"),
+            {
+                holder: p.name,
+                sources,
+                layout: args.settings.layout,
+                provider: holder.provider,
+                dependsOn: holder.namespace ? [holder.namespace] : undefined,
+            },
+            opts,
+        );
+        holders[p.name] = component;
+        for (const [source, secret] of Object.entries(component.secretsBySource)) {
+            (secretsAbout[source] ??= []).push(secret);
+        }
+    }
+    return { readers, holders, secretsAbout };
 }

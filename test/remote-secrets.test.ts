@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import fc from "fast-check";
 import * as yaml from "js-yaml";
 import { Secret as SecretModel } from "kubernetes-models/v1/Secret";
@@ -12,6 +14,8 @@ import {
     MeshConfig,
 } from "../components/config";
 import { buildMeshPlan } from "../components/mesh-plan";
+import { ISTIO_NAMESPACE, providerResourceName, resourceName } from "../components/naming";
+import { MeshRemoteSecrets, createMeshRemoteSecrets } from "../components/remote-secrets";
 import {
     PER_HOLDER_SECRET_NAME,
     RemoteSecretLayout,
@@ -22,6 +26,18 @@ import {
     remoteSecretSourcesByHolder,
     renderRemoteKubeconfig,
 } from "../components/remote-secrets-manifest";
+import {
+    RecordedResource,
+    dependsOn,
+    find,
+    ofType,
+    promiseOf,
+    runUnderMocks,
+    validateKubernetesObjects,
+} from "./harness";
+
+// Deterministic runs (the suite must give the same verdict every time); change the seed to explore.
+fc.configureGlobal({ seed: 5 });
 
 const CA_DATA = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
 
@@ -281,10 +297,24 @@ const apiServerArb = fc
     .tuple(fc.oneof(fc.ipV4(), fc.domain()), fc.integer({ min: 1, max: 65535 }))
     .map(([host, port]) => `https://${host}:${port}`);
 
-/** 1–12 clusters with random names, roles (at least one primary), networks and API servers. */
-const meshArb = fc
-    .uniqueArray(fc.stringMatching(/^[a-z]([a-z0-9-]{0,10}[a-z0-9])?$/), { minLength: 1, maxLength: 12 })
-    .chain((names) =>
+const randomNamesArb = fc.uniqueArray(fc.stringMatching(/^[a-z]([a-z0-9-]{0,10}[a-z0-9])?$/), {
+    minLength: 1,
+    maxLength: 12,
+});
+
+/**
+ * Names from a fixed pool of 12: the mocked token controller mints one CA per cluster name, so
+ * mocked runs stay fast; arbitrary names are covered by the pure properties.
+ */
+const pooledNamesArb = fc.shuffledSubarray(
+    Array.from({ length: 12 }, (_, i) => `cluster${i + 1}`),
+    { minLength: 1, maxLength: 12 },
+);
+
+/** 1–12 clusters with the given names, random roles (at least one primary), networks and API servers. */
+const meshArbOf = (namesArb: fc.Arbitrary<string[]>) =>
+    // noBias: sizes spread over 1–12 instead of favouring tiny meshes.
+    fc.noBias(namesArb).chain((names) =>
         fc
             .tuple(
                 fc.array(fc.boolean(), { minLength: names.length, maxLength: names.length }),
@@ -303,6 +333,8 @@ const meshArb = fc
                 return meshConfig(clusters);
             }),
     );
+
+const meshArb = meshArbOf(randomNamesArb);
 
 /** What Istio's guides install, computed independently of the plan: each primary watches every other cluster. */
 function expectedPairs(config: MeshConfig): Set<string> {
@@ -343,7 +375,7 @@ describe("remote secrets over generated meshes", () => {
                         }
                     }
                 }),
-                { numRuns: 200 },
+                { numRuns: 50 },
             );
         });
     }
@@ -373,7 +405,281 @@ describe("remote secrets over generated meshes", () => {
                     }
                 }
             }),
-            { numRuns: 100 },
+            { numRuns: 30 },
+        );
+    });
+});
+
+// ---- Components under the shared mock harness ---------------------------------------------
+
+const SECRET = "kubernetes:core/v1:Secret";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const READER_TYPE = "istio-multicluster:remote:ClusterReaderToken";
+const HOLDER_TYPE = "istio-multicluster:remote:RemoteSecrets";
+
+/** A stand-in for the user's admin credential: it must never reach a remote secret. */
+const adminToken = (cluster: string) => `ADMIN-TOKEN-OF-${cluster}`;
+
+interface ProgramOptions {
+    /** Also create namespace and istio-base/istiod releases per cluster (the wiring the lead does). */
+    scaffold?: boolean;
+}
+
+/** Wires the remote secrets of `config` the way the program does: one provider per cluster. */
+function meshProgram(config: MeshConfig, opts: ProgramOptions = { scaffold: true }) {
+    return () => {
+        const plan = buildMeshPlan(config);
+        const clusters: Parameters<typeof createMeshRemoteSecrets>[0]["clusters"] = {};
+        for (const c of plan.clusters) {
+            const provider = new k8s.Provider(providerResourceName(c.name), {
+                kubeconfig: pulumi.secret(
+                    yaml.dump({
+                        apiVersion: "v1",
+                        kind: "Config",
+                        clusters: [{ name: c.name, cluster: { server: c.config.apiServer } }],
+                        users: [{ name: "admin", user: { token: adminToken(c.name) } }],
+                        contexts: [{ name: c.name, context: { cluster: c.name, user: "admin" } }],
+                        "current-context": c.name,
+                    }),
+                ),
+            });
+            let istioReleases: pulumi.Resource[] = [];
+            let namespace: pulumi.Resource | undefined;
+            if (opts.scaffold) {
+                namespace = new k8s.core.v1.Namespace(
+                    resourceName(c.name, "istio-system"),
+                    { metadata: { name: ISTIO_NAMESPACE } },
+                    { provider },
+                );
+                const base = new k8s.helm.v3.Release(
+                    resourceName(c.name, "istio-base"),
+                    { name: "istio-base", chart: "base", namespace: ISTIO_NAMESPACE },
+                    { provider, dependsOn: [namespace] },
+                );
+                const istiod = new k8s.helm.v3.Release(
+                    resourceName(c.name, "istiod"),
+                    { name: "istiod", chart: "istiod", namespace: ISTIO_NAMESPACE },
+                    { provider, dependsOn: [base] },
+                );
+                istioReleases = [base, istiod];
+            }
+            clusters[c.name] = { provider, apiServer: c.config.apiServer!, istioReleases, namespace };
+        }
+        return createMeshRemoteSecrets({ plan, settings: config.remoteSecrets, clusters });
+    };
+}
+
+function withLayout(config: MeshConfig, layout: RemoteSecretLayout): MeshConfig {
+    return { ...config, remoteSecrets: { ...config.remoteSecrets, layout } };
+}
+
+/** cluster1 and cluster2 primaries on two networks, cluster3 a remote of cluster1. */
+function threeClusterMesh(layout: RemoteSecretLayout): MeshConfig {
+    return withLayout(
+        meshConfig([
+            clusterConfig("cluster1", "primary", "network1", "https://172.18.0.2:6443"),
+            clusterConfig("cluster2", "primary", "network2", "https://api.cluster2.example:443"),
+            { ...clusterConfig("cluster3", "remote", "network1", "https://172.18.0.4:6443"), controlPlane: "cluster1" },
+        ]),
+        layout,
+    );
+}
+
+/** Remote Secrets recorded in the holders: (holder cluster, data key) pairs. */
+function recordedPairs(resources: RecordedResource[]): string[] {
+    return ofType(resources, SECRET)
+        .filter((r) => r.inputs.metadata?.labels?.["istio/multiCluster"] === "true")
+        .flatMap((r) => Object.keys(r.inputs.data ?? {}).map((source) => `${r.cluster}<-${source}`))
+        .sort();
+}
+
+function decodeKubeconfig(b64: string): KubeconfigShape {
+    return parseKubeconfig(Buffer.from(b64, "base64").toString("utf8"));
+}
+
+function tokenSecretOf(resources: RecordedResource[], cluster: string): RecordedResource {
+    return find(resources, SECRET, resourceName(cluster, "reader-token"));
+}
+
+for (const layout of ["perSource", "perHolder"] as RemoteSecretLayout[]) {
+    describe(`remote secret components (${layout})`, () => {
+        let resources: RecordedResource[];
+        let result: MeshRemoteSecrets;
+
+        before(async () => {
+            ({ result, resources } = await runUnderMocks(meshProgram(threeClusterMesh(layout))));
+        });
+
+        it("yields valid Kubernetes objects", async () => {
+            assert.deepEqual(await validateKubernetesObjects(resources), []);
+        });
+
+        it("creates a reader token Secret in every watched cluster, on its provider, after its releases", () => {
+            assert.deepEqual(Object.keys(result.readers).sort(), ["cluster1", "cluster2", "cluster3"]);
+            for (const cluster of ["cluster1", "cluster2", "cluster3"]) {
+                const token = tokenSecretOf(resources, cluster);
+                assert.equal(token.cluster, cluster);
+                assert.equal(token.inputs.type, "kubernetes.io/service-account-token");
+                assert.equal(token.inputs.metadata.name, "istio-reader-service-account-istio-remote-secret-token");
+                assert.equal(token.inputs.metadata.namespace, "istio-system");
+                assert.equal(
+                    token.inputs.metadata.annotations["kubernetes.io/service-account.name"],
+                    "istio-reader-service-account",
+                );
+                assert.equal(token.deleteBeforeReplace, true);
+                assert.ok(token.additionalSecretOutputs.includes("data"));
+                for (const release of ["istio-base", "istiod"]) {
+                    assert.ok(
+                        dependsOn(resources, token, find(resources, RELEASE, resourceName(cluster, release))),
+                        `${cluster} token Secret does not wait for ${release}`,
+                    );
+                }
+                const parent = resources.find((r) => r.urn === token.parent);
+                assert.equal(parent?.type, READER_TYPE);
+            }
+        });
+
+        it("puts each primary's secrets on its own provider, after the source's token Secret and its namespace", () => {
+            const expected = ["cluster1<-cluster2", "cluster1<-cluster3", "cluster2<-cluster1", "cluster2<-cluster3"];
+            assert.deepEqual(recordedPairs(resources), expected);
+            const remoteSecrets = ofType(resources, SECRET).filter((r) => r.inputs.metadata?.labels);
+            assert.equal(remoteSecrets.length, layout === "perSource" ? 4 : 2);
+            for (const secret of remoteSecrets) {
+                const holder = secret.cluster!;
+                assert.ok(["cluster1", "cluster2"].includes(holder), `secret on ${secret.providerName}`);
+                assert.equal(resources.find((r) => r.urn === secret.parent)?.type, HOLDER_TYPE);
+                assert.ok(
+                    dependsOn(
+                        resources,
+                        secret,
+                        find(resources, "kubernetes:core/v1:Namespace", `${holder}-istio-system`),
+                    ),
+                );
+                for (const source of Object.keys(secret.inputs.data)) {
+                    assert.notEqual(source, holder, "a cluster holds a secret for itself");
+                    assert.ok(
+                        dependsOn(resources, secret, tokenSecretOf(resources, source)),
+                        `${secret.name} does not wait for ${source}'s token Secret`,
+                    );
+                }
+                if (layout === "perSource") {
+                    const source = Object.keys(secret.inputs.data)[0];
+                    assert.equal(secret.name, `${holder}-remote-secret-${source}`);
+                    assert.equal(secret.inputs.metadata.name, `istio-remote-secret-${source}`);
+                    assert.equal(secret.inputs.metadata.annotations["networking.istio.io/cluster"], source);
+                } else {
+                    assert.equal(secret.name, `${holder}-remote-secrets`);
+                    assert.equal(secret.inputs.metadata.name, PER_HOLDER_SECRET_NAME);
+                }
+            }
+            assert.equal(recordedPairs(resources).filter((p) => p.startsWith("cluster3<-")).length, 0);
+        });
+
+        it("builds each kubeconfig from the source's reader token, CA and apiServer only", async () => {
+            const apiServer = new Map(threeClusterMesh(layout).clusters.map((c) => [c.name, c.apiServer!]));
+            for (const secret of ofType(resources, SECRET).filter((r) => r.inputs.metadata?.labels)) {
+                for (const [source, b64] of Object.entries(secret.inputs.data as Record<string, string>)) {
+                    const token = await promiseOf(result.readers[source].token);
+                    const caData = await promiseOf(result.readers[source].caData);
+                    assert.ok(token.split(".").length === 3, "the token is the decoded JWT");
+                    assertRemoteKubeconfig(
+                        Buffer.from(b64, "base64").toString("utf8"),
+                        source,
+                        apiServer.get(source)!,
+                        caData,
+                        token,
+                    );
+                    const text = Buffer.from(b64, "base64").toString("utf8");
+                    for (const c of apiServer.keys())
+                        assert.ok(!text.includes(adminToken(c)), "admin credential leaked");
+                }
+            }
+        });
+
+        it("keeps token, CA data, kubeconfigs and Secret data secret", async () => {
+            for (const reader of Object.values(result.readers)) {
+                assert.equal(await pulumi.isSecret(reader.token), true);
+                assert.equal(await pulumi.isSecret(reader.caData), true);
+            }
+            for (const holder of Object.values(result.holders)) {
+                for (const kubeconfig of Object.values(holder.kubeconfigs)) {
+                    assert.equal(await pulumi.isSecret(kubeconfig), true);
+                }
+            }
+            for (const secret of ofType(resources, SECRET).filter((r) => r.inputs.metadata?.labels)) {
+                assert.deepEqual(secret.secretPaths, ["data"]);
+                assert.ok(secret.additionalSecretOutputs.includes("data"));
+                assert.equal(secret.deleteBeforeReplace, true);
+            }
+        });
+
+        it("maps every source to the Secrets about it (for the remote's gateway dependency)", () => {
+            assert.deepEqual(Object.keys(result.secretsAbout).sort(), ["cluster1", "cluster2", "cluster3"]);
+            assert.equal(result.secretsAbout.cluster3.length, 2);
+            assert.equal(result.secretsAbout.cluster1.length, 1);
+            assert.equal(result.holders.cluster1.secretsBySource.cluster3, result.secretsAbout.cluster3[0]);
+        });
+    });
+}
+
+describe("removing a cluster from the config", () => {
+    const remoteSecretResources = (resources: RecordedResource[]) =>
+        resources.filter((r) => r.type === READER_TYPE || r.type === HOLDER_TYPE || r.type === SECRET);
+
+    for (const layout of ["perSource", "perHolder"] as RemoteSecretLayout[]) {
+        it(`${layout}: drops its token Secret and its secrets in every holder; other URNs stay`, async () => {
+            const full = threeClusterMesh(layout);
+            const reduced = withLayout(meshConfig(full.clusters.filter((c) => c.name !== "cluster3")), layout);
+            const before = remoteSecretResources((await runUnderMocks(meshProgram(full))).resources);
+            const after = remoteSecretResources((await runUnderMocks(meshProgram(reduced))).resources);
+            const beforeUrns = new Set(before.map((r) => r.urn));
+            const afterUrns = new Set(after.map((r) => r.urn));
+            assert.deepEqual(
+                after.filter((r) => !beforeUrns.has(r.urn)).map((r) => r.name),
+                [],
+                "new URNs would mean replacements",
+            );
+            const removed = before
+                .filter((r) => !afterUrns.has(r.urn))
+                .map((r) => r.name)
+                .sort();
+            const expected =
+                layout === "perSource"
+                    ? [
+                          "cluster1-remote-secret-cluster3",
+                          "cluster2-remote-secret-cluster3",
+                          "cluster3-reader-token",
+                          "cluster3-remote-reader",
+                      ]
+                    : ["cluster3-reader-token", "cluster3-remote-reader"];
+            assert.deepEqual(removed, expected);
+            assert.deepEqual(recordedPairs(after), ["cluster1<-cluster2", "cluster2<-cluster1"]);
+        });
+    }
+});
+
+describe("remote secret components over generated meshes", () => {
+    it("create exactly the expected (holder, source) pairs with parseable kubeconfigs, in both layouts", async () => {
+        await fc.assert(
+            fc.asyncProperty(
+                meshArbOf(pooledNamesArb),
+                fc.constantFrom<RemoteSecretLayout>("perSource", "perHolder"),
+                async (c, layout) => {
+                    const config = withLayout(c, layout);
+                    const { resources } = await runUnderMocks(meshProgram(config, { scaffold: false }));
+                    assert.deepEqual(recordedPairs(resources), [...expectedPairs(config)].sort());
+                    const apiServer = new Map(config.clusters.map((x) => [x.name, x.apiServer!]));
+                    for (const secret of ofType(resources, SECRET).filter((r) => r.inputs.metadata?.labels)) {
+                        for (const [source, b64] of Object.entries(secret.inputs.data as Record<string, string>)) {
+                            const kc = decodeKubeconfig(b64);
+                            assert.equal(kc.clusters[0].name, source);
+                            assert.equal(kc.clusters[0].cluster.server, apiServer.get(source));
+                            assert.equal(kc["current-context"], source);
+                        }
+                    }
+                },
+            ),
+            { numRuns: 6 },
         );
     });
 });
