@@ -13,6 +13,7 @@ import {
     DEFAULT_TRUST_DOMAIN,
     MeshConfig,
 } from "../components/config";
+import { validateMeshConfig } from "../components/config-validation";
 import { buildMeshPlan } from "../components/mesh-plan";
 import { ISTIO_NAMESPACE, providerResourceName, resourceName } from "../components/naming";
 import { MeshRemoteSecrets, createMeshRemoteSecrets } from "../components/remote-secrets";
@@ -680,6 +681,46 @@ describe("remote secret components over generated meshes", () => {
                 },
             ),
             { numRuns: 6 },
+        );
+    });
+});
+
+describe("loopback API servers at validation time", () => {
+    const raw = (config: MeshConfig) => ({
+        clusters: config.clusters.map((c) => ({
+            name: c.name,
+            role: c.role,
+            network: c.network,
+            apiServer: c.apiServer,
+            ...(c.controlPlane ? { controlPlane: c.controlPlane } : {}),
+        })),
+    });
+
+    it("reject a watched cluster's loopback apiServer with the kind fix, and only a watched one's", () => {
+        fc.assert(
+            fc.property(
+                meshArb,
+                fc.nat(),
+                fc.constantFrom("https://127.0.0.1:41234", "https://localhost:6443", "https://[::1]:6443"),
+                (config, pick, loopback) => {
+                    const index = pick % config.clusters.length;
+                    config.clusters[index].apiServer = loopback;
+                    const watched = buildMeshPlan(config).clusters.find(
+                        (p) => p.name === config.clusters[index].name,
+                    )!.readerTokenSecret;
+                    const problems = validateMeshConfig(raw(config)).problems.filter(
+                        (p) => p.path === `clusters[${index}].apiServer`,
+                    );
+                    if (watched) {
+                        assert.equal(problems.length, 1, `${loopback} accepted for a watched cluster`);
+                        assert.match(problems[0].message, /loopback/);
+                        assert.match(problems[0].fix ?? "", /control-plane container address/);
+                    } else {
+                        assert.deepEqual(problems, []);
+                    }
+                },
+            ),
+            { numRuns: 40 },
         );
     });
 });
