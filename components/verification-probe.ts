@@ -346,6 +346,36 @@ export function verdict(result: ProbeResult, options: VerdictOptions): Verdict {
     return { ok: false, missing, message: failureMessage(result, options, missing) };
 }
 
+/** One client's probe as a stack output: the verdict plus the counts behind it. */
+export interface ProbeSummary {
+    /** Every expected cluster answered. */
+    ok: boolean;
+    /** Clusters that answered, in the order of their first answer. */
+    servers: string[];
+    /** Answers per answering cluster. */
+    answers: Record<string, number>;
+    /** Failed requests per error class. */
+    errors: Partial<Record<ProbeErrorClass, number>>;
+    /** Requests sent. */
+    requests: number;
+    /** The verdict message. */
+    message: string;
+}
+
+/** Parses and judges one probe's stdout. */
+export function summarizeProbe(stdout: string, options: VerdictOptions): ProbeSummary {
+    const result = parseProbeOutput(stdout);
+    const v = verdict(result, options);
+    return {
+        ok: v.ok,
+        servers: result.servers,
+        answers: result.answers,
+        errors: result.errors,
+        requests: result.requests,
+        message: v.message,
+    };
+}
+
 /** `c1=15 c2=15`: expected clusters in order, then unexpected answerers in order of first answer. */
 function answerList(result: ProbeResult, expectedClusters: readonly string[]): string {
     const extras = result.servers.filter((s) => !expectedClusters.includes(s));
