@@ -828,7 +828,7 @@ function semanticChecks(
             });
             topologyOk = false;
         } else if (!target) {
-            const guess = closest(c.controlPlane, [...firstByName.keys()]);
+            const guess = closest(c.controlPlane, primaryNames) ?? closest(c.controlPlane, [...firstByName.keys()]);
             push({
                 path: `${c.path}.controlPlane`,
                 message: `'${c.controlPlane}' is not the name of any cluster.`,

@@ -6,7 +6,7 @@
  * and its path is recorded, so offline tools can check the shape of the config without secrets.
  */
 import * as fs from "node:fs";
-import * as pulumi from "@pulumi/pulumi";
+import type * as Pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { ConfigProblem, PROJECT_NAME } from "./config";
 import { SECRET_PLACEHOLDER } from "./config-schema";
@@ -149,6 +149,9 @@ export function parseConfigValue(value: string): unknown {
  * with `pulumi.secret(...)` before any resource input and must never log them.
  */
 export function readPulumiConfig(): RawStackConfig {
+    // Loaded on use: the offline plan CLI imports this module and should not pay for the Pulumi SDK.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require("@pulumi/pulumi") as typeof Pulumi;
     const runtime = pulumi.runtime as unknown as {
         allConfig(): Record<string, string>;
         isConfigSecret?: (key: string) => boolean;

@@ -83,7 +83,8 @@ export function runPlan(argv: readonly string[], cwd: string = process.cwd()): P
             file = path.resolve(cwd, `Pulumi.${parsed.stack}.yml`);
         }
     } else file = path.resolve(cwd, parsed.file!);
-    const shown = path.relative(cwd, file) || file;
+    const relative = path.relative(cwd, file);
+    const shown = relative && !relative.startsWith("..") ? relative : file;
     if (!fs.existsSync(file)) {
         const stacks = availableStacks(cwd);
         return {
