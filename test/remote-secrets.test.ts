@@ -36,6 +36,8 @@ import {
     runUnderMocks,
     validateKubernetesObjects,
 } from "./harness";
+import { analyzeEach, analyzeStack, fromRecorded } from "./policy-driver";
+import { explicitProvider, remoteSecretCredentials, remoteSecretsMatchClusters } from "../policies/rules";
 
 // Deterministic runs (the suite must give the same verdict every time); change the seed to explore.
 fc.configureGlobal({ seed: 5 });
@@ -459,7 +461,19 @@ function meshProgram(config: MeshConfig, opts: ProgramOptions = { scaffold: true
                 );
                 const istiod = new k8s.helm.v3.Release(
                     resourceName(c.name, "istiod"),
-                    { name: "istiod", chart: "istiod", namespace: ISTIO_NAMESPACE },
+                    {
+                        name: "istiod",
+                        chart: "istiod",
+                        namespace: ISTIO_NAMESPACE,
+                        values: {
+                            ...(c.role === "remote" ? { profile: "remote" } : {}),
+                            global: {
+                                meshID: config.meshId,
+                                network: c.network,
+                                multiCluster: { clusterName: c.name },
+                            },
+                        },
+                    },
                     { provider, dependsOn: [base] },
                 );
                 istioReleases = [base, istiod];
@@ -612,6 +626,12 @@ for (const layout of ["perSource", "perHolder"] as RemoteSecretLayout[]) {
                 assert.ok(secret.additionalSecretOutputs.includes("data"));
                 assert.equal(secret.deleteBeforeReplace, true);
             }
+        });
+
+        it("passes the policy pack's remote-secret and explicit-provider policies", async () => {
+            const fake = fromRecorded(resources);
+            assert.deepEqual(await analyzeEach(fake, [remoteSecretCredentials, explicitProvider]), []);
+            assert.deepEqual(await analyzeStack(fake, [remoteSecretsMatchClusters]), []);
         });
 
         it("maps every source to the Secrets about it (for the remote's gateway dependency)", () => {
