@@ -398,44 +398,6 @@ interface ClusterView {
     gw?: Obj;
 }
 
-/** Helm values the program derives from the config; overriding them breaks the mesh. */
-const MANAGED_VALUES: Record<string, { path: string[]; use: string }[]> = {
-    istiod: [
-        { path: ["global", "meshID"], use: "meshId" },
-        { path: ["global", "network"], use: "clusters[].network" },
-        { path: ["global", "multiCluster", "clusterName"], use: "clusters[].name" },
-        { path: ["global", "remotePilotAddress"], use: "the primary's eastWestGateway.address" },
-        { path: ["revision"], use: "revision" },
-    ],
-    gateway: [
-        { path: ["networkGateway"], use: "clusters[].network" },
-        { path: ["revision"], use: "revision" },
-    ],
-    base: [],
-};
-
-function getIn(o: unknown, keys: readonly string[]): unknown {
-    let cur = o;
-    for (const k of keys) cur = isObj(cur) ? cur[k] : undefined;
-    return cur;
-}
-
-function checkValuesOverrides(values: unknown, prefix: string, problems: ConfigProblem[]): void {
-    if (!isObj(values)) return;
-    for (const [chart, managed] of Object.entries(MANAGED_VALUES)) {
-        for (const m of managed) {
-            if (getIn(values[chart], m.path) !== undefined) {
-                problems.push({
-                    path: `${prefix}.${chart}.${m.path.join(".")}`,
-                    message:
-                        "This Helm value is set by the program from the stack configuration; overriding it would make the clusters disagree.",
-                    fix: `Remove it and set ${m.use} instead.`,
-                });
-            }
-        }
-    }
-}
-
 function checkEastWestGateway(
     c: ClusterView,
     servesRemotes: boolean,
@@ -581,14 +543,6 @@ function semanticChecks(
             fix: trustDomain.startsWith("spiffe://")
                 ? `Drop the scheme: '${trustDomain.slice("spiffe://".length)}'.`
                 : "Use lowercase DNS labels separated by dots, the same in every cluster.",
-        });
-    }
-    const meshTrust = getIn(data.meshConfig, ["trustDomain"]);
-    if (typeof meshTrust === "string" && trustDomain !== undefined && meshTrust !== trustDomain) {
-        push({
-            path: "meshConfig.trustDomain",
-            message: `Conflicts with trustDomain '${trustDomain}'.`,
-            fix: "Remove meshConfig.trustDomain and set trustDomain only.",
         });
     }
 
@@ -864,9 +818,7 @@ function semanticChecks(
             problems.push(...checkApiServerUrl(api, `${c.path}.apiServer`, reached.has(c.name!)));
         }
         checkEastWestGateway(c, c.role === "primary" && servingPrimaries.has(c.name!), multiNetwork, problems);
-        checkValuesOverrides(c.raw.values, `${c.path}.values`, problems);
     }
-    checkValuesOverrides(data.values, "values", problems);
 
     // Secret kubeconfigs
     const kubeconfigs = isObj(data.kubeconfigs) ? data.kubeconfigs : {};

@@ -596,19 +596,6 @@ describe("validateMeshConfig: bad configs, one problem each", () => {
             secretKeys: ["kubeconfigs"],
         },
         {
-            name: "Helm value that the program owns",
-            raw: () => withCluster(base(), 0, { values: { istiod: { global: { network: "other" } } } }),
-            path: "clusters[0].values.istiod.global.network",
-            message: /set by the program/,
-            fix: /clusters\[\]\.network/,
-        },
-        {
-            name: "meshConfig.trustDomain conflicting with trustDomain",
-            raw: () => ({ ...base(), meshConfig: { trustDomain: "other.local" } }),
-            path: "meshConfig.trustDomain",
-            message: /Conflicts with trustDomain/,
-        },
-        {
             name: "revision with dots",
             raw: () => ({ ...base(), revision: "1.30.3" }),
             path: "revision",
