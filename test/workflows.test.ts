@@ -1,0 +1,118 @@
+/**
+ * The GitHub workflows: valid YAML, the pull-request preview wired to the policy pack with every
+ * dependency installed first, and CI running exactly the repository's own `.ci/run`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import * as yaml from "js-yaml";
+
+const ROOT = path.join(__dirname, "..");
+
+interface Step {
+    name?: string;
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+}
+interface Job {
+    needs?: string | string[];
+    steps: Step[];
+    strategy?: { matrix?: { include?: Record<string, string>[] } };
+}
+interface Workflow {
+    on: Record<string, unknown>;
+    permissions?: Record<string, string>;
+    env?: Record<string, string>;
+    jobs: Record<string, Job>;
+}
+
+function load(file: string): Workflow {
+    return yaml.load(fs.readFileSync(path.join(ROOT, ".github", "workflows", file), "utf8")) as Workflow;
+}
+
+function indexOf(steps: Step[], match: (s: Step) => boolean, what: string): number {
+    const i = steps.findIndex(match);
+    assert.ok(i >= 0, `no step ${what}`);
+    return i;
+}
+
+describe("ci.yml", () => {
+    it("parses and runs .ci/run on pushes and pull requests", () => {
+        const wf = load("ci.yml");
+        assert.ok("push" in wf.on && "pull_request" in wf.on);
+        const runs = Object.values(wf.jobs).flatMap((j) => j.steps.map((s) => s.run).filter(Boolean));
+        assert.deepEqual(runs, ["bash .ci/run"]);
+        assert.ok(fs.existsSync(path.join(ROOT, ".ci", "run")));
+    });
+
+    it("uses a Node version the package accepts", () => {
+        const engines = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).engines.node as string;
+        const minimum = Number(/>=\s*(\d+)/.exec(engines)![1]);
+        for (const file of ["ci.yml", "preview.yml"]) {
+            for (const job of Object.values(load(file).jobs)) {
+                for (const s of job.steps.filter((x) => x.uses?.startsWith("actions/setup-node"))) {
+                    assert.ok(Number(s.with!["node-version"]) >= minimum, `${file}: node-version`);
+                }
+            }
+        }
+    });
+});
+
+describe("preview.yml", () => {
+    const wf = load("preview.yml");
+    const preview = wf.jobs["preview"];
+    const steps = preview.steps;
+
+    it("previews on pull requests and may comment on them", () => {
+        assert.ok("pull_request" in wf.on);
+        assert.equal(wf.permissions?.["pull-requests"], "write");
+    });
+
+    it("runs pulumi/actions v7 preview with the policy pack, a PR comment and the matrix stack", () => {
+        const action = steps.find((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command);
+        assert.ok(action, "no pulumi/actions step with a command");
+        assert.equal(action.uses, "pulumi/actions@v7");
+        assert.equal(action.with!.command, "preview");
+        assert.equal(action.with!["comment-on-pr"], true);
+        assert.equal(action.with!.policyPacks, "policies");
+        assert.equal(action.with!["stack-name"], "${{ matrix.stack }}");
+        assert.ok(fs.existsSync(path.join(ROOT, "policies", "PulumiPolicy.yaml")));
+    });
+
+    it("installs program and pack dependencies, and runs the tests, before previewing", () => {
+        const previewAt = indexOf(steps, (s) => s.with?.command === "preview", "preview");
+        assert.ok(indexOf(steps, (s) => s.run === "npm ci", "npm ci") < previewAt);
+        assert.ok(indexOf(steps, (s) => s.run === "npm ci --prefix policies", "npm ci --prefix policies") < previewAt);
+        assert.ok(indexOf(steps, (s) => !!s.uses?.startsWith("actions/setup-node"), "setup-node") < previewAt);
+        const test = wf.jobs["test"];
+        assert.equal(preview.needs, "test");
+        assert.ok(test.steps.some((s) => s.run === "npm test"));
+        assert.ok(
+            test.steps.findIndex((s) => s.run === "npm ci --prefix policies") <
+                test.steps.findIndex((s) => s.run === "npm test"),
+        );
+    });
+
+    it("hands kubeconfigs to Pulumi as secret config through a pipe, never a file", () => {
+        const step = steps.find((s) => s.env?.KUBECONFIGS);
+        assert.ok(step, "no kubeconfig step");
+        assert.equal(step.env!.KUBECONFIGS, "${{ secrets[matrix.kubeconfigs] }}");
+        const script = step.run!;
+        assert.match(script, /\|\s*pulumi config set --secret --path "kubeconfigs\.\$\{cluster\}"/);
+        assert.doesNotMatch(script, /(^|[^2])>\s*[^&]/m, "no redirection into a file");
+        assert.doesNotMatch(script, /<<</, "no here-string (bash may back it with a temporary file)");
+        for (const entry of preview.strategy!.matrix!.include!) {
+            assert.ok(fs.existsSync(path.join(ROOT, `Pulumi.${entry.stack}.yaml`)), `stack file for ${entry.stack}`);
+            assert.match(entry.kubeconfigs, /^[A-Z0-9_]+$/, "a valid GitHub secret name");
+        }
+    });
+
+    it("names the backend credentials in the environment", () => {
+        for (const key of ["PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]) {
+            assert.ok(wf.env && key in wf.env, key);
+        }
+    });
+});
