@@ -318,7 +318,7 @@ function setConfig(opts: MockOptions): void {
     );
 }
 
-const SETTLE_TIMEOUT_MS = 30_000;
+const SETTLE_TIMEOUT_MS = 120_000;
 
 /** Waits until no registration is in flight and none was started by the last round of callbacks. */
 async function settle(): Promise<void> {
@@ -434,7 +434,11 @@ export function dependsOn(resources: RecordedResource[], a: RecordedResource, b:
 
 /** Resolves an Output; rejects (instead of hanging) when its value is unknown, e.g. in a preview. */
 export async function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
-    const out = pulumi.output(o) as unknown as { isKnown: Promise<boolean>; promise(): Promise<T> };
+    // No pulumi.output() copy for an Output: the copy's own promises would reject unobserved.
+    const out = (pulumi.Output.isInstance(o) ? o : pulumi.output(o)) as unknown as {
+        isKnown: Promise<boolean>;
+        promise(): Promise<T>;
+    };
     const [known, value] = await Promise.all([out.isKnown, out.promise()]);
     if (!known) {
         throw new Error("promiseOf: the output is unknown (a preview, or a value the mocks did not provide)");
