@@ -1,0 +1,237 @@
+/**
+ * The mesh PKI: one root of trust and an intermediate CA per cluster that runs istiod, delivered
+ * to istiod as the `istio-system/cacerts` Secret. Values come from `pki-spec.ts`.
+ *
+ * The root private key stays in Pulumi state (encrypted, as a secret) and never goes into any
+ * cluster; each cluster only gets its own intermediate key.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { CaConfig, ConfigValidationError, IntermediateConfig } from "./config";
+import { CACERTS_SECRET, ISTIO_NAMESPACE, resourceName } from "./naming";
+import {
+    cacertsData,
+    certChain,
+    certificateSummary,
+    importedRootCertPem,
+    intermediateCertSpec,
+    intermediateCsrSpec,
+    privateKeySpec,
+    rootCertSpec,
+    validateImportedRoot,
+} from "./pki-spec";
+
+export interface MeshRootCaArgs {
+    /** Root CA settings (`ca` stack config): generate a root, or import the user's own. */
+    ca: CaConfig;
+    /**
+     * Import mode only: the root private key PEM (`caKeyPem`, a secret config value). Treated as a
+     * secret whatever is passed. A plain string is checked at construction time, an Output when
+     * it resolves.
+     */
+    importedKeyPem?: pulumi.Input<string>;
+    /** Intermediate settings: an imported root must outlive an intermediate issued today. */
+    intermediate: IntermediateConfig;
+}
+
+/**
+ * The mesh-wide root CA. In generate mode its key and certificate are `protect`ed: removing them
+ * from the program, `pulumi destroy`, or switching to import mode fails until someone runs
+ * `pulumi state unprotect` on purpose (docs/pki.md), because a new root breaks trust between
+ * every workload of the mesh.
+ */
+export class MeshRootCa extends pulumi.ComponentResource {
+    /** Root certificate PEM (public). */
+    public readonly certPem: pulumi.Output<string>;
+    /** Root private key PEM (secret). */
+    public readonly privateKeyPem: pulumi.Output<string>;
+    /** SHA-256 fingerprint of the root, colon-separated hex. */
+    public readonly fingerprintSha256: pulumi.Output<string>;
+    /** Expiry of the root, ISO 8601 UTC. */
+    public readonly notAfter: pulumi.Output<string>;
+    /** Key settings the intermediates use (same algorithm family as the root in generate mode). */
+    public readonly ca: CaConfig;
+
+    constructor(name: string, args: MeshRootCaArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-multicluster:pki:MeshRootCa", name, {}, opts);
+        this.ca = args.ca;
+
+        if (args.ca.mode === "import") {
+            const { pem, path } = importedRootCertPem(args.ca);
+            if (args.importedKeyPem === undefined) {
+                throw new ConfigValidationError([
+                    {
+                        path: "caKeyPem",
+                        message: "ca.mode is import, but the root private key is missing.",
+                        fix: 'pulumi config set --secret caKeyPem "$(cat root-key.pem)".',
+                    },
+                ]);
+            }
+            const check = (keyPem: string): string => {
+                const problems = validateImportedRoot(pem, keyPem, {
+                    intermediateValidityDays: args.intermediate.validityDays,
+                    now: new Date(),
+                    certPath: path,
+                });
+                if (problems.length > 0) {
+                    throw new ConfigValidationError(problems);
+                }
+                return keyPem;
+            };
+            if (typeof args.importedKeyPem === "string") {
+                check(args.importedKeyPem);
+            }
+            this.certPem = pulumi.output(pem);
+            // An unresolved key is checked when it resolves; a mismatch then fails every signing that uses it.
+            this.privateKeyPem =
+                typeof args.importedKeyPem === "string"
+                    ? pulumi.secret(args.importedKeyPem)
+                    : pulumi.secret(args.importedKeyPem).apply(check);
+        } else {
+            // protect: a replaced root would silently split the mesh into two trust domains.
+            const key = new tls.PrivateKey(`${name}-key`, privateKeySpec(args.ca), { parent: this, protect: true });
+            const cert = new tls.SelfSignedCert(
+                `${name}-cert`,
+                { ...rootCertSpec(args.ca), privateKeyPem: key.privateKeyPem },
+                { parent: this, protect: true },
+            );
+            this.certPem = cert.certPem;
+            this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+        }
+
+        const summary = this.certPem.apply(certificateSummary);
+        this.fingerprintSha256 = summary.fingerprintSha256;
+        this.notAfter = summary.notAfter;
+        // Key material stays out of the component's outputs: one (secret) copy in state is enough.
+        this.registerOutputs({
+            certPem: this.certPem,
+            fingerprintSha256: this.fingerprintSha256,
+            notAfter: this.notAfter,
+        });
+    }
+}
+
+export interface ClusterIntermediateCaArgs {
+    /** Cluster name: the intermediate's subject L= and the stem of every child resource name. */
+    clusterName: string;
+    /** The mesh root that signs this intermediate. */
+    root: MeshRootCa;
+    /** Root CA settings: the intermediate key uses the same algorithm family and size. */
+    ca: CaConfig;
+    /** Validity and early-renewal window of the intermediate. */
+    intermediate: IntermediateConfig;
+}
+
+/**
+ * One cluster's intermediate CA: key, CSR and certificate signed by the mesh root, plus the
+ * `cacerts` data for that cluster's istiod. When the certificate enters its renewal window the
+ * next `pulumi up --refresh` re-issues it with the same key (docs/pki.md).
+ */
+export class ClusterIntermediateCa extends pulumi.ComponentResource {
+    /** Intermediate certificate PEM. */
+    public readonly certPem: pulumi.Output<string>;
+    /** Intermediate private key PEM (secret). */
+    public readonly privateKeyPem: pulumi.Output<string>;
+    /** Intermediate then root: `cert-chain.pem`. */
+    public readonly certChainPem: pulumi.Output<string>;
+    /** The mesh root certificate PEM (`root-cert.pem`). */
+    public readonly rootCertPem: pulumi.Output<string>;
+    /** SHA-256 fingerprint of the intermediate, colon-separated hex. */
+    public readonly fingerprintSha256: pulumi.Output<string>;
+    /** Expiry of the intermediate, ISO 8601 UTC. */
+    public readonly notAfter: pulumi.Output<string>;
+    /** True once the intermediate is inside its early-renewal window (as last read by the provider). */
+    public readonly readyForRenewal: pulumi.Output<boolean>;
+    /** Secret data of `istio-system/cacerts`: `ca-cert.pem`, `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`. */
+    public readonly cacertsData: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: ClusterIntermediateCaArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-multicluster:pki:ClusterIntermediateCa", name, {}, opts);
+        const cluster = args.clusterName;
+
+        const key = new tls.PrivateKey(resourceName(cluster, "intermediate-key"), privateKeySpec(args.ca), {
+            parent: this,
+        });
+        const csr = new tls.CertRequest(
+            resourceName(cluster, "intermediate-csr"),
+            { ...intermediateCsrSpec(cluster), privateKeyPem: key.privateKeyPem },
+            { parent: this },
+        );
+        const cert = new tls.LocallySignedCert(
+            resourceName(cluster, "intermediate-cert"),
+            {
+                ...intermediateCertSpec(args.intermediate),
+                certRequestPem: csr.certRequestPem,
+                caCertPem: args.root.certPem,
+                caPrivateKeyPem: args.root.privateKeyPem,
+            },
+            { parent: this },
+        );
+
+        this.certPem = cert.certPem;
+        this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+        this.rootCertPem = args.root.certPem;
+        this.certChainPem = pulumi.all([cert.certPem, args.root.certPem]).apply(([c, r]) => certChain(c, r));
+        const summary = cert.certPem.apply(certificateSummary);
+        this.fingerprintSha256 = summary.fingerprintSha256;
+        this.notAfter = summary.notAfter;
+        this.readyForRenewal = cert.readyForRenewal;
+        this.cacertsData = pulumi.secret(
+            pulumi
+                .all([cert.certPem, key.privateKeyPem, args.root.certPem])
+                .apply(([certPem, keyPem, rootPem]): Record<string, string> =>
+                    cacertsData({ intermediateCertPem: certPem, intermediateKeyPem: keyPem, rootCertPem: rootPem }),
+                ),
+        );
+
+        // A root nearing its end keeps signing intermediates that outlive it; say so on every up.
+        pulumi.all([args.root.notAfter, this.notAfter]).apply(([rootEnd, intermediateEnd]) => {
+            if (Date.parse(intermediateEnd) > Date.parse(rootEnd)) {
+                pulumi.log.warn(
+                    `The intermediate CA of ${cluster} (valid until ${intermediateEnd}) outlives the mesh root ` +
+                        `(valid until ${rootEnd}); workloads will fail to verify after the root expires. ` +
+                        `Plan a root rotation (docs/pki.md).`,
+                    this,
+                );
+            }
+        });
+
+        // Key material (the key, cacertsData) stays out of the component's outputs: one secret copy in state is enough.
+        this.registerOutputs({
+            certPem: this.certPem,
+            certChainPem: this.certChainPem,
+            rootCertPem: this.rootCertPem,
+            fingerprintSha256: this.fingerprintSha256,
+            notAfter: this.notAfter,
+            readyForRenewal: this.readyForRenewal,
+        });
+    }
+}
+
+/**
+ * The `istio-system/cacerts` Secret of one cluster. istiod only picks up a plugged-in CA that
+ * exists when it starts (otherwise it makes its own self-signed root), so the caller must make
+ * the istiod release depend on the returned Secret.
+ */
+export function newCacertsSecret(
+    cluster: string,
+    data: pulumi.Input<Record<string, string>>,
+    opts: { provider: k8s.Provider; parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] },
+): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(
+        resourceName(cluster, CACERTS_SECRET),
+        {
+            metadata: { name: CACERTS_SECRET, namespace: ISTIO_NAMESPACE },
+            type: "Opaque",
+            stringData: pulumi.secret(data),
+        },
+        {
+            provider: opts.provider,
+            parent: opts.parent,
+            dependsOn: opts.dependsOn,
+            // The object name is fixed, so a replacement must delete the old Secret first.
+            deleteBeforeReplace: true,
+        },
+    );
+}
