@@ -2,7 +2,9 @@
  * The GitHub workflows: valid YAML, the pull-request preview wired to the policy pack with every
  * dependency installed first, and CI running exactly the repository's own `.ci/run`.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
@@ -104,6 +106,8 @@ describe("preview.yml", () => {
         assert.match(script, /\|\s*pulumi config set --secret --path "kubeconfigs\.\$\{cluster\}"/);
         assert.doesNotMatch(script, /(^|[^2])>\s*[^&]/m, "no redirection into a file");
         assert.doesNotMatch(script, /<<</, "no here-string (bash may back it with a temporary file)");
+        // A cluster with both a file and secret content is refused by config validation.
+        assert.match(script, /pulumi config rm --path "clusters\[\$\{index\}\]\.kubeconfig"/);
         for (const entry of preview.strategy!.matrix!.include!) {
             assert.ok(fs.existsSync(path.join(ROOT, `Pulumi.${entry.stack}.yaml`)), `stack file for ${entry.stack}`);
             assert.match(entry.kubeconfigs, /^[A-Z0-9_]+$/, "a valid GitHub secret name");
@@ -114,5 +118,84 @@ describe("preview.yml", () => {
         for (const key of ["PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]) {
             assert.ok(wf.env && key in wf.env, key);
         }
+    });
+
+    const hasJq = spawnSync("jq", ["--version"]).status === 0;
+    it(
+        "its kubeconfig script sets one secret per cluster and drops the file paths of those clusters",
+        { skip: hasJq ? false : "needs jq (present on GitHub's runners)" },
+        () => {
+            const script = steps.find((s) => s.env?.KUBECONFIGS)!.run!;
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-step-"));
+            try {
+                // A stand-in for the Pulumi CLI: answers `config get clusters`, logs every call and
+                // what arrived on stdin.
+                const log = path.join(dir, "calls.log");
+                const clusters = [
+                    { name: "cluster1", kubeconfig: "~/.kube/multiconf", context: "a" },
+                    { name: "cluster2", kubeconfig: "~/.kube/multiconf", context: "b" },
+                    { name: "cluster3" },
+                ];
+                const stub = [
+                    "#!/usr/bin/env bash",
+                    `echo "ARGS $*" >> ${JSON.stringify(log)}`,
+                    'if [ "$1 $2" = "config get" ]; then',
+                    `  printf '%s' ${JSON.stringify(JSON.stringify({ value: JSON.stringify(clusters), secret: false }))}`,
+                    'elif [ "$1 $2" = "config set" ]; then',
+                    `  echo "STDIN $(cat)" >> ${JSON.stringify(log)}`,
+                    "fi",
+                ].join("\n");
+                fs.writeFileSync(path.join(dir, "pulumi"), stub, { mode: 0o755 });
+                const kubeconfigs = {
+                    cluster1: "apiVersion: v1\nkind: Config\n# one",
+                    cluster3: "kind: Config # three",
+                };
+                // cwd and TMPDIR in the scratch directory: any file the script (or bash) wrote would show up there.
+                const run = spawnSync("bash", ["-c", script], {
+                    cwd: dir,
+                    env: {
+                        TMPDIR: dir,
+                        PATH: `${dir}:${process.env.PATH}`,
+                        KUBECONFIGS: JSON.stringify(kubeconfigs),
+                        STACK: "dev",
+                        SECRET_NAME: "KUBECONFIGS_DEV",
+                    },
+                    encoding: "utf8",
+                });
+                assert.equal(run.status, 0, run.stderr);
+                const calls = fs.readFileSync(log, "utf8");
+                assert.equal(
+                    calls,
+                    [
+                        "ARGS config get clusters --json --stack dev",
+                        "ARGS config rm --path clusters[0].kubeconfig --stack dev",
+                        "ARGS config set --secret --path kubeconfigs.cluster1 --stack dev",
+                        "STDIN apiVersion: v1",
+                        "kind: Config",
+                        "# one",
+                        "ARGS config set --secret --path kubeconfigs.cluster3 --stack dev",
+                        "STDIN kind: Config # three",
+                        "",
+                    ].join("\n"),
+                );
+                assert.deepEqual(
+                    fs.readdirSync(dir).sort(),
+                    ["calls.log", "pulumi"],
+                    "the script wrote no file of its own",
+                );
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        },
+    );
+
+    it("fails clearly when the stack's kubeconfig secret is missing", { skip: !hasJq }, () => {
+        const script = steps.find((s) => s.env?.KUBECONFIGS)!.run!;
+        const run = spawnSync("bash", ["-c", script], {
+            env: { PATH: process.env.PATH, KUBECONFIGS: "", STACK: "dev", SECRET_NAME: "KUBECONFIGS_DEV" },
+            encoding: "utf8",
+        });
+        assert.equal(run.status, 1);
+        assert.match(run.stdout, /::error::secret KUBECONFIGS_DEV is empty or missing/);
     });
 });
