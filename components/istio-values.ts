@@ -6,6 +6,7 @@
  * comments naming the chart file each key comes from). Chart paths below are relative to Istio's
  * `manifests/charts/` directory.
  */
+import { isIP } from "node:net";
 import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "./config";
 import { classifyChartRepository } from "./config-validation";
 import { advertisedGatewayPort, ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "./mesh-plan";
@@ -466,3 +467,30 @@ export function istiodServiceName(config: Pick<MeshConfig, "revision">): string 
 
 /** Namespace every chart is installed into. */
 export const RELEASE_NAMESPACE = ISTIO_NAMESPACE;
+
+/**
+ * The `global.remotePilotAddress` of a remote served by `primaryName`, from that primary's
+ * advertised east-west gateway address. It must be an IP: istiod's remote profile turns any other
+ * value into an `ExternalName` Service, which the API server cannot call for admission webhooks
+ * (istio-control/istio-discovery/templates/remote-istiod-service.yaml; istio/istio#45014).
+ */
+export function remotePilotAddressFor(address: string, primaryName: string): string {
+    const a = address.trim();
+    if (a === "") {
+        throw new Error(
+            `The east-west gateway of primary ${primaryName} has no address yet, so its remotes cannot be pointed at ` +
+                `its istiod. A LoadBalancer gateway gets one from the cloud; for a NodePort gateway set ` +
+                `eastWestGateway.address of cluster ${primaryName} to an IP that forwards ports 15012 and 15017.`,
+        );
+    }
+    if (isIP(a) === 0) {
+        throw new Error(
+            `The east-west gateway of primary ${primaryName} is advertised as '${a}', a hostname (an AWS ELB does this). ` +
+                `A remote's global.remotePilotAddress must be an IP: with a hostname Istio renders Service istiod as ` +
+                `type ExternalName, and the API server cannot call admission webhooks through it, so sidecar injection ` +
+                `in the remotes would fail. Fix: set eastWestGateway.address of ${primaryName} to an IP of that load ` +
+                `balancer (e.g. an NLB with static IPs), or make ${primaryName}'s remotes primaries (multi-primary).`,
+        );
+    }
+    return a;
+}

@@ -1,0 +1,134 @@
+/**
+ * One cluster's Istio control plane: `istio-system`, `cacerts` (primaries), and the `istio-base`
+ * and `istiod` Helm releases of Istio's official charts, in the order Istio needs them.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MeshConfig } from "./config";
+import { namespaceMetadata } from "./istio-manifests";
+import { baseValues, chartSource, ChartKey, HelmValues, istiodValues, remotePilotAddressFor } from "./istio-values";
+import { ClusterPlan, MeshPlan } from "./mesh-plan";
+import { CACERTS_SECRET, ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "./naming";
+
+/** Keys of the `cacerts` Secret istiod reads as its plugged-in CA (security/pkg/pki/ca/ca.go). */
+export const CACERTS_KEYS = ["ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem"] as const;
+
+export interface IstioControlPlaneArgs {
+    /** This cluster's plan (role, network, serving primary, …). */
+    cluster: ClusterPlan;
+    /** The whole mesh plan (`global.meshNetworks` is mesh-wide). */
+    plan: MeshPlan;
+    /** Validated stack config (versions, chart repository, values overrides). */
+    config: MeshConfig;
+    /** Kubernetes provider of this cluster (`<cluster>-k8s`). */
+    provider: k8s.Provider;
+    /**
+     * Primaries: the intermediate CA for the `cacerts` Secret, exactly the keys `ca-cert.pem`,
+     * `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`. Kept secret end to end. Required for primaries.
+     */
+    cacerts?: pulumi.Input<Record<string, string>>;
+    /**
+     * Remotes: the advertised address of the serving primary's east-west gateway (its
+     * `EastWestGateway.address`). Must resolve to an IP; a hostname is refused with the fix.
+     */
+    remotePilotAddress?: pulumi.Input<string>;
+    /**
+     * Remotes: resources that must be in place before this cluster's istiod release, typically the
+     * serving primary's `EastWestGateway` (its istiod-gateway/istiod-vs carry the remote's webhook and
+     * xDS traffic).
+     */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The `helm.v3.Release` inputs shared by every Istio release of the program. */
+export function releaseArgs(config: MeshConfig, chart: ChartKey, name: string, values: pulumi.Input<HelmValues>) {
+    return {
+        name,
+        ...chartSource(config, chart),
+        namespace: ISTIO_NAMESPACE,
+        // Roll back a failed upgrade (or remove a failed install) instead of leaving a half-applied chart.
+        atomic: true,
+        values,
+    };
+}
+
+export class IstioControlPlane extends pulumi.ComponentResource {
+    /** `istio-system`: a Namespace, or a NamespacePatch when the cluster config sets `adopt`. */
+    public readonly namespace: k8s.core.v1.Namespace | k8s.core.v1.NamespacePatch;
+    /** The `istio-base` release (CRDs, reader ServiceAccount, default validator). */
+    public readonly base: k8s.helm.v3.Release;
+    /** The `istiod` release (control plane, or the remote profile's webhooks and Service). */
+    public readonly istiod: k8s.helm.v3.Release;
+    /** The `cacerts` Secret (primaries only). */
+    public readonly cacertsSecret?: k8s.core.v1.Secret;
+
+    constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-multicluster:istio:IstioControlPlane", name, {}, opts);
+        const { cluster, plan, config, provider } = args;
+        if (cluster.role === "primary" && args.cacerts === undefined) {
+            throw new Error(
+                `cluster ${cluster.name} is a primary: its control plane needs the cacerts intermediate CA.`,
+            );
+        }
+        if (cluster.role === "remote" && args.remotePilotAddress === undefined) {
+            throw new Error(
+                `cluster ${cluster.name} is a remote: its control plane needs remotePilotAddress, the east-west ` +
+                    `gateway address of its primary ${cluster.controlPlane}.`,
+            );
+        }
+        const child = { parent: this, provider };
+        const md = namespaceMetadata(cluster);
+
+        // `adopt`: a NamespacePatch applies only our label/annotation with server-side apply (creating the
+        // namespace if missing) and, on destroy, gives up those fields instead of deleting the namespace
+        // and everything in it. A provider-wide `upsertExistingObjects` would adopt every object in the
+        // cluster silently; the patch limits adoption to this one object. Without `adopt`, a plain
+        // Namespace fails on AlreadyExists rather than taking over someone else's istio-system.
+        this.namespace = cluster.config.adopt
+            ? new k8s.core.v1.NamespacePatch(resourceName(cluster.name, ISTIO_NAMESPACE), { metadata: md }, child)
+            : new k8s.core.v1.Namespace(resourceName(cluster.name, ISTIO_NAMESPACE), { metadata: md }, child);
+
+        if (cluster.role === "primary") {
+            this.cacertsSecret = new k8s.core.v1.Secret(
+                resourceName(cluster.name, CACERTS_SECRET),
+                {
+                    metadata: { name: CACERTS_SECRET, namespace: ISTIO_NAMESPACE },
+                    type: "Opaque",
+                    stringData: pulumi.secret(args.cacerts!),
+                },
+                // The Secret class itself marks `data` and `stringData` as secret outputs.
+                { ...child, dependsOn: [this.namespace] },
+            );
+        }
+
+        this.base = new k8s.helm.v3.Release(
+            resourceName(cluster.name, RELEASE_BASE),
+            releaseArgs(config, "base", RELEASE_BASE, baseValues(cluster, config)),
+            { ...child, dependsOn: [this.namespace] },
+        );
+
+        const values: pulumi.Input<HelmValues> =
+            cluster.role === "primary"
+                ? istiodValues(cluster, plan, config)
+                : pulumi
+                      .output(args.remotePilotAddress!)
+                      .apply((address) =>
+                          istiodValues(cluster, plan, config, remotePilotAddressFor(address, cluster.controlPlane)),
+                      );
+        const after: pulumi.Input<pulumi.Resource>[] = [this.namespace, this.base];
+        if (this.cacertsSecret) after.push(this.cacertsSecret);
+        // istiod mounts cacerts only at start: created before it, istiod never self-signs a root.
+        this.istiod = new k8s.helm.v3.Release(
+            resourceName(cluster.name, RELEASE_ISTIOD),
+            releaseArgs(config, "istiod", RELEASE_ISTIOD, values),
+            { ...child, dependsOn: [...after, ...(args.dependsOn ?? [])] },
+        );
+
+        this.registerOutputs({
+            namespace: this.namespace,
+            base: this.base,
+            istiod: this.istiod,
+            cacertsSecret: this.cacertsSecret,
+        });
+    }
+}

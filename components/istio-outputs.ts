@@ -1,0 +1,93 @@
+/**
+ * Per-cluster stack outputs of the Istio layer: what was installed where, and the exact commands
+ * to check it by hand.
+ */
+import { ClusterRole, MeshConfig } from "./config";
+import { istiodVirtualServiceName } from "./istio-manifests";
+import { istiodServiceName } from "./istio-values";
+import { ClusterPlan } from "./mesh-plan";
+import {
+    EAST_WEST_GATEWAY,
+    ISTIO_NAMESPACE,
+    LABEL_NETWORK,
+    RELEASE_BASE,
+    RELEASE_EAST_WEST_GATEWAY,
+    RELEASE_ISTIOD,
+} from "./naming";
+
+/** What one cluster reports after `pulumi up`. */
+export interface ClusterIstioOutputs {
+    role: ClusterRole;
+    network: string;
+    /** The primary whose istiod serves the cluster (itself for a primary). */
+    controlPlane: string;
+    istioVersion: string;
+    revision?: string;
+    /** Helm release names in `istio-system`. */
+    releases: { base: string; istiod: string; eastWestGateway?: string };
+    /** The east-west gateway, when the cluster has one. */
+    eastWestGateway?: { address: string; port: number; serviceType: string };
+    /** Commands that check this cluster's part of the mesh (kubectl, helm, istioctl). */
+    checks: string[];
+}
+
+/**
+ * How to address the cluster on a command line: its configured kube context, else its kubeconfig
+ * file, else nothing (the current context of the default kubeconfig, as the provider uses it).
+ */
+function target(cluster: ClusterPlan): { kubectl: string; helm: string } {
+    const { context, kubeconfig } = cluster.config;
+    if (context) return { kubectl: ` --context=${context}`, helm: ` --kube-context=${context}` };
+    if (kubeconfig) return { kubectl: ` --kubeconfig=${kubeconfig}`, helm: ` --kubeconfig=${kubeconfig}` };
+    return { kubectl: "", helm: "" };
+}
+
+/** Outputs of one cluster; `gateway` is the resolved address/port of its east-west gateway, if any. */
+export function clusterIstioOutputs(
+    cluster: ClusterPlan,
+    config: MeshConfig,
+    gateway?: { address: string; port: number },
+): ClusterIstioOutputs {
+    const t = target(cluster);
+    const ns = `-n ${ISTIO_NAMESPACE}`;
+    const istiod = istiodServiceName(config);
+    const checks = [
+        `helm${t.helm} ${ns} ls`,
+        `kubectl${t.kubectl} get namespace ${ISTIO_NAMESPACE} -L ${LABEL_NETWORK}`,
+    ];
+    if (cluster.role === "primary") {
+        checks.push(`kubectl${t.kubectl} ${ns} rollout status deployment/${istiod}`);
+        // Lists every cluster this istiod watches through a remote secret: all should be `synced`.
+        checks.push(`istioctl remote-clusters${t.kubectl}`);
+    } else {
+        // The remote profile renders Service istiod backed by an EndpointSlice holding the primary's gateway IP.
+        checks.push(`kubectl${t.kubectl} ${ns} get service,endpointslice ${istiod}`);
+    }
+    if (cluster.eastWestGateway) {
+        checks.push(`kubectl${t.kubectl} ${ns} get svc ${EAST_WEST_GATEWAY}`);
+    }
+    const exposure = [
+        ...(cluster.crossNetworkGateway ? ["gateway.networking.istio.io/cross-network-gateway"] : []),
+        ...(cluster.exposeIstiod
+            ? ["gateway.networking.istio.io/istiod-gateway", `virtualservice.networking.istio.io/${istiodVirtualServiceName(config)}`]
+            : []),
+    ]; // prettier-ignore
+    if (exposure.length > 0) checks.push(`kubectl${t.kubectl} ${ns} get ${exposure.join(" ")}`);
+
+    const out: ClusterIstioOutputs = {
+        role: cluster.role,
+        network: cluster.network,
+        controlPlane: cluster.controlPlane,
+        istioVersion: config.istioVersion,
+        releases: { base: RELEASE_BASE, istiod: RELEASE_ISTIOD },
+        checks,
+    };
+    if (config.revision) out.revision = config.revision;
+    if (cluster.eastWestGateway) {
+        out.releases.eastWestGateway = RELEASE_EAST_WEST_GATEWAY;
+        if (gateway) {
+            out.eastWestGateway = { ...gateway, serviceType: cluster.eastWestGateway.serviceType };
+        }
+    }
+    return out;
+}
