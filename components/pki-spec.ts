@@ -112,6 +112,14 @@ function withTrailingNewline(pem: string): string {
     return pem.endsWith("\n") ? pem : `${pem}\n`;
 }
 
+/**
+ * True when a certificate ending at `notAfter` is inside its early-renewal window. The provider
+ * only notices this on a refresh, so the program checks it itself and tells the operator.
+ */
+export function isRenewalDue(notAfter: string, earlyRenewalDays: number, now: Date): boolean {
+    return now.getTime() >= Date.parse(notAfter) - earlyRenewalDays * MS_PER_DAY;
+}
+
 /** `cert-chain.pem`: the intermediate, then the root (what istiod serves to workloads). */
 export function certChain(intermediateCertPem: string, rootCertPem: string): string {
     return withTrailingNewline(intermediateCertPem) + withTrailingNewline(rootCertPem);

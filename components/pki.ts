@@ -17,6 +17,7 @@ import {
     importedRootCertPem,
     intermediateCertSpec,
     intermediateCsrSpec,
+    isRenewalDue,
     privateKeySpec,
     rootCertSpec,
     validateImportedRoot,
@@ -184,6 +185,18 @@ export class ClusterIntermediateCa extends pulumi.ComponentResource {
                     cacertsData({ intermediateCertPem: certPem, intermediateKeyPem: keyPem, rootCertPem: rootPem }),
                 ),
         );
+
+        // The provider only flags renewal on refresh (pulumi-tls#39), so name the fix on every run.
+        pulumi.all([this.notAfter, cert.urn]).apply(([end, urn]) => {
+            if (isRenewalDue(end, args.intermediate.earlyRenewalDays, new Date())) {
+                pulumi.log.warn(
+                    `The intermediate CA of ${cluster} expires on ${end} and is inside its ` +
+                        `${args.intermediate.earlyRenewalDays}-day renewal window. Re-issue it with ` +
+                        `\`pulumi up --refresh\`, or if that plans no replacement: pulumi up --replace '${urn}' (docs/pki.md).`,
+                    this,
+                );
+            }
+        });
 
         // A root nearing its end keeps signing intermediates that outlive it; say so on every up.
         pulumi.all([args.root.notAfter, this.notAfter]).apply(([rootEnd, intermediateEnd]) => {

@@ -20,6 +20,7 @@ import {
     importedRootCertPem,
     intermediateCertSpec,
     intermediateCsrSpec,
+    isRenewalDue,
     pemCertificates,
     privateKeySpec,
     rootCertSpec,
@@ -223,6 +224,13 @@ describe("pki-spec: values from Istio's tools/certs defaults", () => {
         assert.equal(data["cert-chain.pem"], "ICA\nROOT\n");
         assert.equal(data["ca-key.pem"], "KEY\n");
         assert.equal(data["root-cert.pem"], "ROOT\n");
+    });
+
+    it("isRenewalDue: from earlyRenewalDays before expiry on", () => {
+        const end = "2030-03-02T00:00:00.000Z"; // 60 days after 2030-01-01
+        assert.equal(isRenewalDue(end, 60, new Date("2029-12-31T23:59:59Z")), false);
+        assert.equal(isRenewalDue(end, 60, new Date("2030-01-01T00:00:00Z")), true);
+        assert.equal(isRenewalDue(end, 60, new Date("2030-04-01T00:00:00Z")), true);
     });
 
     it("certificateSummary matches openssl's fingerprint and end date", () => {
