@@ -64,12 +64,26 @@ const CURL_ERROR_PATTERN = "curl: \\([0-9]+\\)";
 const KLOG_PATTERN = "^[IWEF][0-9]{4} [0-9:.]+ ";
 const MAX_DETAIL = 300;
 
+/** The probe's kubectl reads a kubeconfig file. */
+export interface ProbeKubeconfigFile {
+    kind: "file";
+    /** Path of the file (`~/` allowed); undefined: kubectl's own default (`$KUBECONFIG`, `~/.kube/config`). */
+    path?: string;
+    /** Kube context; undefined: the file's current-context. */
+    context?: string;
+}
+
+/** The probe's kubectl reads kubeconfig content from an environment variable, through a pipe (never on disk). */
+export interface ProbeKubeconfigContent {
+    kind: "content";
+    /** Name of the environment variable that holds the content. */
+    envVar: string;
+    /** Kube context; undefined: the content's current-context. */
+    context?: string;
+}
+
 /** How the probe's kubectl reaches the client cluster. */
-export type ProbeKubeconfig =
-    /** A kubeconfig file (`path` undefined: kubectl's own default, `$KUBECONFIG` or `~/.kube/config`). */
-    | { kind: "file"; path?: string; context?: string }
-    /** Kubeconfig content in an environment variable, handed over by process substitution (never on disk). */
-    | { kind: "content"; envVar: string; context?: string };
+export type ProbeKubeconfig = ProbeKubeconfigFile | ProbeKubeconfigContent;
 
 /** Context for the failure hints: names the commands to run first. */
 export interface VerdictOptions {
