@@ -8,10 +8,8 @@ import { MeshConfig } from "./config";
 import { namespaceMetadata } from "./istio-manifests";
 import { baseValues, chartSource, ChartKey, HelmValues, istiodValues, remotePilotAddressFor } from "./istio-values";
 import { ClusterPlan, MeshPlan } from "./mesh-plan";
-import { CACERTS_SECRET, ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "./naming";
-
-/** Keys of the `cacerts` Secret istiod reads as its plugged-in CA (security/pkg/pki/ca/ca.go). */
-export const CACERTS_KEYS = ["ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem"] as const;
+import { newCacertsSecret } from "./pki";
+import { ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "./naming";
 
 export interface IstioControlPlaneArgs {
     /** This cluster's plan (role, network, serving primary, …). */
@@ -89,16 +87,11 @@ export class IstioControlPlane extends pulumi.ComponentResource {
             : new k8s.core.v1.Namespace(resourceName(cluster.name, ISTIO_NAMESPACE), { metadata: md }, child);
 
         if (cluster.role === "primary") {
-            this.cacertsSecret = new k8s.core.v1.Secret(
-                resourceName(cluster.name, CACERTS_SECRET),
-                {
-                    metadata: { name: CACERTS_SECRET, namespace: ISTIO_NAMESPACE },
-                    type: "Opaque",
-                    stringData: pulumi.secret(args.cacerts!),
-                },
-                // The Secret class itself marks `data` and `stringData` as secret outputs.
-                { ...child, dependsOn: [this.namespace] },
-            );
+            this.cacertsSecret = newCacertsSecret(cluster.name, args.cacerts!, {
+                provider,
+                parent: this,
+                dependsOn: [this.namespace],
+            });
         }
 
         this.base = new k8s.helm.v3.Release(
