@@ -170,3 +170,16 @@ export function readPulumiConfig(): RawStackConfig {
     }
     return { raw, secretKeys };
 }
+
+/**
+ * The `kubeconfigs` map (cluster name → kubeconfig content) of a raw config, string values only,
+ * for `resolveClusterAccess`'s `secretKubeconfigs`. The content is credentials: wrap what is
+ * derived from it with `pulumi.secret(...)`.
+ */
+export function secretKubeconfigsOf(raw: Record<string, unknown>): Record<string, string> {
+    const map = raw.kubeconfigs;
+    if (!isObj(map)) return {};
+    return Object.fromEntries(
+        Object.entries(map).filter((e): e is [string, string] => typeof e[1] === "string" && e[1] !== ""),
+    );
+}

@@ -6,7 +6,13 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { SECRET_PLACEHOLDER } from "../components/config-schema";
 import { validateMeshConfig } from "../components/config-validation";
-import { parseConfigValue, parseStackConfig, readPulumiConfig, readStackConfigFile } from "../components/stack-config";
+import {
+    parseConfigValue,
+    parseStackConfig,
+    readPulumiConfig,
+    readStackConfigFile,
+    secretKubeconfigsOf,
+} from "../components/stack-config";
 
 const STACK = `secretsprovider: passphrase
 encryptionsalt: v1:ZmFrZQ==:v1:ZmFrZQ==:ZmFrZQ==
@@ -147,5 +153,12 @@ describe("readPulumiConfig", () => {
         assert.deepEqual(parseConfigValue('{"a":1}'), { a: 1 });
         assert.equal(parseConfigValue("30"), "30");
         assert.equal(parseConfigValue("{not json"), "{not json");
+    });
+});
+
+describe("secretKubeconfigsOf", () => {
+    it("keeps non-empty string entries only", () => {
+        assert.deepEqual(secretKubeconfigsOf({ kubeconfigs: { a: "x", b: "", c: 3 } }), { a: "x" });
+        assert.deepEqual(secretKubeconfigsOf({}), {});
     });
 });
