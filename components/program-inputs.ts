@@ -1,0 +1,111 @@
+/**
+ * Everything `pulumi up` needs before it registers a single resource: the validated config, the
+ * mesh plan, access to every cluster and the imported root key. Problems of every kind (config
+ * shape, kubeconfig files, an imported root) are collected and thrown together as one error.
+ *
+ * Only the program run reads kubeconfig files and an imported root; `npm run plan` and the tests
+ * stop at the config.
+ */
+import * as fs from "node:fs";
+
+import * as pulumi from "@pulumi/pulumi";
+
+import { ConfigProblem, ConfigValidationError, MeshConfig } from "./config";
+import { MeshConfigChecks, validateMeshConfig } from "./config-validation";
+import { valueOverrideProblems } from "./istio-values";
+import { resolveClusterAccess } from "./kubeconfig";
+import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";
+import { buildMeshPlan } from "./mesh-plan";
+import { importedRootCertPem, validateImportedRoot } from "./pki-spec";
+import { RawStackConfig } from "./stack-config";
+
+/** Checks other modules contribute to config validation, run after defaults are applied. */
+export const PROGRAM_CONFIG_CHECKS: MeshConfigChecks = [valueOverrideProblems];
+
+/** What the program run may read besides the config. */
+export interface ProgramEnvironment {
+    /** `KUBECONFIG`, `HOME`. */
+    env: Record<string, string | undefined>;
+    /** Reads a file as UTF-8, throwing like `fs.readFileSync`. */
+    readFile: (file: string) => string;
+    /** Directory relative kubeconfig paths resolve against (the project directory). */
+    cwd?: string;
+    /** Current time, for the imported root's validity. */
+    now: Date;
+}
+
+const defaultEnvironment = (): ProgramEnvironment => ({
+    env: process.env,
+    readFile: (file) => fs.readFileSync(file, "utf8"),
+    now: new Date(),
+});
+
+/**
+ * Validates the stack config, reads kubeconfigs (files or the `kubeconfigs` secret) and an
+ * imported root, and returns the mesh's arguments. Throws a {@link ConfigValidationError} listing
+ * every problem; nothing has been registered at that point.
+ */
+export function loadProgramInputs(
+    source: RawStackConfig,
+    environment: ProgramEnvironment = defaultEnvironment(),
+): IstioMulticlusterMeshArgs {
+    const { raw, secretKeys } = source;
+    const { config, problems } = validateMeshConfig(raw, PROGRAM_CONFIG_CHECKS, { secretKeys });
+    if (!config) throw new ConfigValidationError(problems);
+
+    const all: ConfigProblem[] = [];
+    const caKeyPem = typeof raw.caKeyPem === "string" ? raw.caKeyPem : undefined;
+    let meshConfig: MeshConfig = config;
+    if (config.ca.mode === "import" && caKeyPem !== undefined) {
+        try {
+            const { pem, path } = importedRootCertPem(config.ca, environment.readFile);
+            all.push(
+                ...validateImportedRoot(pem, caKeyPem, {
+                    intermediateValidityDays: config.intermediate.validityDays,
+                    now: environment.now,
+                    certPath: path,
+                }),
+            );
+            // The component then uses the PEM it was given instead of reading the file again.
+            meshConfig = { ...config, ca: { ...config.ca, certPem: pem, certFile: undefined } };
+        } catch (err) {
+            const cause = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+            all.push({
+                path: "ca.certFile",
+                message: `cannot read ${config.ca.certFile}: ${cause}.`,
+                fix: "point ca.certFile at the root certificate PEM, or paste the PEM into ca.certPem.",
+            });
+        }
+    }
+
+    const secretKubeconfigs = isStringMap(raw.kubeconfigs) ? raw.kubeconfigs : undefined;
+    const resolved = resolveClusterAccess(config.clusters, {
+        env: environment.env,
+        readFile: environment.readFile,
+        secretKubeconfigs,
+        cwd: environment.cwd,
+    });
+    all.push(...resolved.problems);
+    if (all.length > 0) throw new ConfigValidationError(all);
+
+    const access: Record<string, MeshClusterAccess> = {};
+    for (const [name, a] of Object.entries(resolved.access)) {
+        access[name] = {
+            // Both forms hold credentials; only their reader token ever reaches another cluster.
+            kubeconfig: pulumi.secret(a.kubeconfig),
+            context: a.context,
+            apiServer: a.apiServer,
+            kubeconfigPath: a.source === "file" ? a.path : undefined,
+        };
+    }
+    return {
+        config: meshConfig,
+        plan: buildMeshPlan(meshConfig),
+        access,
+        importedRootKeyPem: caKeyPem !== undefined ? pulumi.secret(caKeyPem) : undefined,
+    };
+}
+
+function isStringMap(v: unknown): v is Record<string, string> {
+    return typeof v === "object" && v !== null && Object.values(v).every((x) => typeof x === "string");
+}
