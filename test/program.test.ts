@@ -56,9 +56,13 @@ describe("index.ts with Pulumi.dev.yaml", () => {
         process.env.HOME = home;
         delete process.env.KUBECONFIG;
         const { raw } = readStackConfigFile(path.join(__dirname, "..", "Pulumi.dev.yaml"));
-        const run = await runUnderMocks(() => import("../index"), { config: raw, stack: "dev" });
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const run = await runUnderMocks(() => require("../index") as Record<string, unknown>, {
+            config: raw,
+            stack: "dev",
+        });
         resources = run.resources;
-        program = run.result as unknown as Record<string, unknown>;
+        program = run.result;
     });
     after(() => {
         process.env.HOME = saved.HOME;
