@@ -80,7 +80,7 @@ describe("index.ts with Pulumi.kind.yaml as kind-up.sh leaves it", () => {
         process.chdir(bed);
         // Small RSA keys keep the real-crypto mocks fast; nothing here depends on the key size.
         const { raw } = readStackConfigFile(stackFile);
-        const run = await runUnderMocks(() => import("../index"), {
+        const run = await runUnderMocks(() => import("../index.js"), {
             config: { ...raw, ca: { rsaBits: 2048 } },
             stack: "kind",
         });
