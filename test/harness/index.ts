@@ -145,6 +145,9 @@ async function readKubernetesState(rec: RecordedResource): Promise<Record<string
     return base;
 }
 
+/** tls answers of earlier runs, for {@link MockOptions.stableTls}: type, name, inputs → state. */
+const stableTlsAnswers = new Map<string, Promise<Record<string, unknown>>>();
+
 /** What the mocked provider returns for one registration or read. */
 async function answer(rec: RecordedResource): Promise<{ id: string | undefined; state: Record<string, unknown> }> {
     const { type, name, inputs } = rec;
@@ -154,15 +157,15 @@ async function answer(rec: RecordedResource): Promise<{ id: string | undefined; 
     if (type.startsWith("pulumi:providers:")) {
         return { id: `${name}-id`, state: inputs };
     }
+    if (options.stableTls && type.startsWith("tls:")) {
+        const key = JSON.stringify([type, name, inputs]);
+        if (!stableTlsAnswers.has(key)) stableTlsAnswers.set(key, answerTls(type, name, inputs));
+        return { id: `${name}-id`, state: await stableTlsAnswers.get(key)! };
+    }
+    if (type.startsWith("tls:")) {
+        return { id: `${name}-id`, state: await answerTls(type, name, inputs) };
+    }
     switch (type) {
-        case "tls:index/privateKey:PrivateKey":
-            return { id: `${name}-id`, state: await tls.privateKeyState(name, inputs) };
-        case "tls:index/selfSignedCert:SelfSignedCert":
-            return { id: `${name}-id`, state: await tls.selfSignedCertState(name, inputs) };
-        case "tls:index/certRequest:CertRequest":
-            return { id: `${name}-id`, state: await tls.certRequestState(name, inputs) };
-        case "tls:index/locallySignedCert:LocallySignedCert":
-            return { id: `${name}-id`, state: await tls.locallySignedCertState(name, inputs) };
         case "command:local:Command":
             return {
                 id: `${name}-id`,
@@ -188,6 +191,20 @@ async function answer(rec: RecordedResource): Promise<{ id: string | undefined; 
     return { id: rec.readId ?? `${name}-id`, state: inputs };
 }
 
+async function answerTls(type: string, name: string, inputs: Record<string, Any>): Promise<Record<string, unknown>> {
+    switch (type) {
+        case "tls:index/privateKey:PrivateKey":
+            return tls.privateKeyState(name, inputs);
+        case "tls:index/selfSignedCert:SelfSignedCert":
+            return tls.selfSignedCertState(name, inputs);
+        case "tls:index/certRequest:CertRequest":
+            return tls.certRequestState(name, inputs);
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return tls.locallySignedCertState(name, inputs);
+    }
+    return inputs;
+}
+
 const mocks: pulumi.runtime.Mocks = {
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
         // The monitor wrapper sets `current` right before the mock monitor calls this synchronously.
@@ -197,6 +214,8 @@ const mocks: pulumi.runtime.Mocks = {
             throw new Error(`harness: registration of ${args.type} ${args.name} was not recorded`);
         }
         try {
+            const delay = options.latency?.(rec.type) ?? 0;
+            if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
             const { id, state } = await answer(rec);
             const secretOutputs = new Set(rec.additionalSecretOutputs);
             if (rec.type === "kubernetes:core/v1:Secret") {

@@ -46,4 +46,15 @@ export interface MockOptions {
     gatewayAddresses?: Record<string, { ip?: string; hostname?: string }>;
     /** Answers `command:local:Command`: its `stdout`. */
     commandStdout?: (args: { name: string; inputs: any }) => string; // eslint-disable-line @typescript-eslint/no-explicit-any
+    /**
+     * Simulated provider latency: milliseconds each registration of this type takes before the
+     * mock answers (the benchmark's "slow provider" mode). Default: answer at once.
+     */
+    latency?: (type: string) => number;
+    /**
+     * Answer `tls:` resources with the same keys and certificates as an earlier run in this
+     * process when their name and inputs are the same, as the engine keeps unchanged resources.
+     * Lets two runs be compared input by input (plan diffs). Default: fresh certificates per run.
+     */
+    stableTls?: boolean;
 }
