@@ -248,4 +248,5 @@ else
     done
 fi
 echo
-echo "Next: pulumi preview --stack kind   (see docs/quickstart.md)"
+echo "Next (docs/quickstart.md): pulumi login --local; pulumi stack init kind (or select it);"
+echo "then pulumi preview --stack kind and pulumi up --stack kind."
