@@ -1,0 +1,64 @@
+/**
+ * Plan diffs under the offline mock engine: run the program for config A and config B and report,
+ * per URN, what `pulumi preview` would show when going from A to B: created, deleted, or inputs
+ * changed. tls answers are kept stable across the two runs, as the engine keeps unchanged
+ * resources, so a difference in inputs is a real difference.
+ */
+import { MeshConfig } from "../components/config";
+import { IstioMulticlusterMesh } from "../components/mesh";
+import { buildMeshPlan } from "../components/mesh-plan";
+import { MockOptions, RecordedResource, runUnderMocks } from "./harness";
+
+export interface PlanDiff {
+    /** Resource names (not URNs, for readable assertions) present only in B. */
+    created: string[];
+    /** Present only in A. */
+    deleted: string[];
+    /** Present in both with different inputs: name → top-level input keys that differ. */
+    changed: Record<string, string[]>;
+}
+
+/** Registers the mesh for one config and returns its resources by URN. */
+export async function meshResources(
+    config: MeshConfig,
+    options: MockOptions = {},
+): Promise<Map<string, RecordedResource>> {
+    const plan = buildMeshPlan(config);
+    const access = Object.fromEntries(
+        config.clusters.map((c) => [c.name, { kubeconfig: `kubeconfig of ${c.name}`, apiServer: c.apiServer! }]),
+    );
+    const { resources } = await runUnderMocks(() => new IstioMulticlusterMesh("mesh", { config, plan, access }), {
+        ...options,
+        stableTls: true,
+    });
+    return new Map(resources.map((r) => [`${r.urn}${r.readId !== undefined ? "#read" : ""}`, r]));
+}
+
+/** JSON with sorted keys, so key order never counts as a change. */
+function canonical(value: unknown): string {
+    return JSON.stringify(value, (_key, v: unknown) =>
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+            : v,
+    );
+}
+
+/** What changes when the program's config goes from `a` to `b`. */
+export async function planDiff(a: MeshConfig, b: MeshConfig, options: MockOptions = {}): Promise<PlanDiff> {
+    const before = await meshResources(a, options);
+    const after = await meshResources(b, options);
+    const name = (r: RecordedResource) => r.name;
+    const created = [...after.entries()].filter(([urn]) => !before.has(urn)).map(([, r]) => name(r));
+    const deleted = [...before.entries()].filter(([urn]) => !after.has(urn)).map(([, r]) => name(r));
+    const changed: Record<string, string[]> = {};
+    for (const [urn, r] of after) {
+        const old = before.get(urn);
+        if (!old) continue;
+        const keys = new Set([...Object.keys(old.inputs), ...Object.keys(r.inputs)]);
+        const differing = [...keys].filter((k) => canonical(old.inputs[k]) !== canonical(r.inputs[k])).sort();
+        const optionsDiffer = old.protect !== r.protect || old.provider !== r.provider;
+        if (differing.length > 0 || optionsDiffer)
+            changed[name(r)] = optionsDiffer ? [...differing, "(options)"] : differing;
+    }
+    return { created: created.sort(), deleted: deleted.sort(), changed };
+}
