@@ -5,14 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import fc from "fast-check";
 import * as yaml from "js-yaml";
 import { Secret as SecretModel } from "kubernetes-models/v1/Secret";
-import {
-    ClusterConfig,
-    DEFAULT_CHART_REPOSITORY,
-    DEFAULT_ISTIO_VERSION,
-    DEFAULT_MESH_ID,
-    DEFAULT_TRUST_DOMAIN,
-    MeshConfig,
-} from "../components/config";
+import { ClusterConfig, MeshConfig } from "../components/config";
 import { validateMeshConfig } from "../components/config-validation";
 import { buildMeshPlan } from "../components/mesh-plan";
 import { ISTIO_NAMESPACE, providerResourceName, resourceName } from "../components/naming";
@@ -36,6 +29,7 @@ import {
     runUnderMocks,
     validateKubernetesObjects,
 } from "./harness";
+import { meshConfig } from "./istio-fixtures";
 import { analyzeEach, analyzeStack, fromRecorded } from "./policy-driver";
 import { explicitProvider, remoteSecretCredentials, remoteSecretsMatchClusters } from "../policies/rules";
 
@@ -264,36 +258,6 @@ const NETWORKS = ["network1", "network2", "network3"];
 
 function clusterConfig(name: string, role: "primary" | "remote", network: string, apiServer: string): ClusterConfig {
     return { name, role, network, apiServer, eastWestGateway: { serviceType: "LoadBalancer" }, adopt: false };
-}
-
-function meshConfig(clusters: ClusterConfig[]): MeshConfig {
-    return {
-        meshId: DEFAULT_MESH_ID,
-        trustDomain: DEFAULT_TRUST_DOMAIN,
-        istioVersion: DEFAULT_ISTIO_VERSION,
-        chartRepository: DEFAULT_CHART_REPOSITORY,
-        ca: {
-            mode: "generate",
-            keyAlgorithm: "RSA",
-            rsaBits: 4096,
-            ecdsaCurve: "P256",
-            validityDays: 3650,
-            organization: "Istio",
-            commonName: "Root CA",
-        },
-        intermediate: { validityDays: 730, earlyRenewalDays: 60 },
-        clusters,
-        verify: false,
-        verification: {
-            namespace: "mesh-verify",
-            requests: 30,
-            timeoutSeconds: 300,
-            serverImage: "docker.io/istio/examples-helloworld-v1:1.0",
-            clientImage: "docker.io/curlimages/curl:8.8.0",
-        },
-        remoteSecrets: { tokenMode: "serviceAccountTokenSecret", layout: "perSource" },
-        dnsProxy: { capture: false, autoAllocate: false },
-    };
 }
 
 const apiServerArb = fc
