@@ -12,6 +12,7 @@ import {
     DEFAULT_ISTIO_VERSION,
     DEFAULT_MESH_ID,
     DEFAULT_NETWORK,
+    DEFAULT_ROOT_CA_NAME,
     DEFAULT_TRUST_DOMAIN,
 } from "./config";
 
@@ -53,6 +54,39 @@ const chartValues = (scope: string): ConfigSchema => ({
         gateway: freeForm("Values for the `gateway` chart (the east-west gateway)."),
     },
 });
+
+/**
+ * The keys of a root CA: `ca`, and `rootRotation.next` (whose name has no default: it must differ
+ * from `ca.name`).
+ */
+function rootCaProperties(defaultName?: string): Record<string, ConfigSchema> {
+    return {
+        mode: {
+            type: "string",
+            enum: ["generate", "import"],
+            default: "generate",
+            description: "`generate` a root, or `import` your own.",
+        },
+        keyAlgorithm: {
+            type: "string",
+            enum: ["RSA", "ECDSA"],
+            default: "RSA",
+            description: "Algorithm of generated keys.",
+        },
+        rsaBits: { type: "integer", enum: [2048, 3072, 4096], default: 4096, description: "RSA key size." },
+        ecdsaCurve: { type: "string", enum: ["P256", "P384"], default: "P256", description: "ECDSA curve." },
+        validityDays: { type: "integer", minimum: 1, default: 3650, description: "Root validity in days." },
+        organization: { type: "string", default: "Istio", description: "Subject O of the root." },
+        commonName: { type: "string", default: "Root CA", description: "Subject CN of the root." },
+        certPem: { type: "string", description: "Import mode: the root certificate PEM." },
+        certFile: { type: "string", description: "Import mode: path of the root certificate PEM file." },
+        name: {
+            type: "string",
+            ...(defaultName !== undefined ? { default: defaultName } : {}),
+            description: "Pulumi resource name of the root (DNS-1123 label); part of its URNs.",
+        },
+    };
+}
 
 const clusterSchema: ConfigSchema = {
     type: "object",
@@ -136,33 +170,39 @@ export const MESH_CONFIG_SCHEMA: ConfigSchema = {
             description: "The root CA.",
             default: {},
             additionalProperties: false,
-            properties: {
-                mode: {
-                    type: "string",
-                    enum: ["generate", "import"],
-                    default: "generate",
-                    description: "`generate` a root, or `import` your own.",
-                },
-                keyAlgorithm: {
-                    type: "string",
-                    enum: ["RSA", "ECDSA"],
-                    default: "RSA",
-                    description: "Algorithm of generated keys.",
-                },
-                rsaBits: { type: "integer", enum: [2048, 3072, 4096], default: 4096, description: "RSA key size." },
-                ecdsaCurve: { type: "string", enum: ["P256", "P384"], default: "P256", description: "ECDSA curve." },
-                validityDays: { type: "integer", minimum: 1, default: 3650, description: "Root validity in days." },
-                organization: { type: "string", default: "Istio", description: "Subject O of the root." },
-                commonName: { type: "string", default: "Root CA", description: "Subject CN of the root." },
-                certPem: { type: "string", description: "Import mode: the root certificate PEM." },
-                certFile: { type: "string", description: "Import mode: path of the root certificate PEM file." },
-            },
+            properties: rootCaProperties(DEFAULT_ROOT_CA_NAME),
         },
         caKeyPem: {
             type: "string",
             default: "",
             "x-secret": true,
             description: "Import mode: the root private key PEM (set with --secret).",
+        },
+        rootRotation: {
+            type: "object",
+            description: "A root replacement in progress (docs/pki.md); `{}` when none.",
+            default: {},
+            additionalProperties: false,
+            properties: {
+                stage: {
+                    type: "string",
+                    enum: ["trustNext", "issueFromNext"],
+                    description: "`trustNext`: trust both roots; `issueFromNext`: the next root signs.",
+                },
+                next: {
+                    type: "object",
+                    description: "The root that replaces `ca`: the same keys as `ca`, with its own name.",
+                    additionalProperties: false,
+                    required: ["name"],
+                    properties: rootCaProperties(),
+                },
+            },
+        },
+        nextCaKeyPem: {
+            type: "string",
+            default: "",
+            "x-secret": true,
+            description: "Import mode of rootRotation.next: the next root's private key PEM (set with --secret).",
         },
         intermediate: {
             type: "object",

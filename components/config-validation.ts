@@ -8,7 +8,15 @@
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { Ajv, ErrorObject, ValidateFunction } from "ajv";
-import { ClusterConfig, ConfigProblem, ConfigValidationError, MeshConfig, MINIMUM_ISTIO_VERSION } from "./config";
+import {
+    CaConfig,
+    ClusterConfig,
+    ConfigProblem,
+    ConfigValidationError,
+    MeshConfig,
+    MINIMUM_ISTIO_VERSION,
+    RootRotationStage,
+} from "./config";
 import { ConfigSchema, MESH_CONFIG_SCHEMA, SECRET_PLACEHOLDER } from "./config-schema";
 
 /** A check contributed by another module; runs on the defaulted config after the built-in rules. */
@@ -357,7 +365,7 @@ function preprocess(value: unknown, segments: Segment[], problems: ConfigProblem
         problems.push({
             path: p,
             message: "The value is encrypted (secure:), so it cannot be read without the stack's secrets provider.",
-            fix: `Only caKeyPem and kubeconfigs hold secrets; store ${p} in plain text (pulumi config set --path '${p}' <value>).`,
+            fix: `Only caKeyPem, nextCaKeyPem and kubeconfigs hold secrets; store ${p} in plain text (pulumi config set --path '${p}' <value>).`,
         });
         return undefined;
     }
@@ -518,6 +526,81 @@ function checkEastWestGateway(
     }
 }
 
+/**
+ * The rules of one root CA's keys: `ca` with `caKeyPem`, or `rootRotation.next` with
+ * `nextCaKeyPem`. `where.key` is the key's value ("" when unset).
+ */
+function checkRootCa(
+    root: Obj,
+    where: { path: string; keyPath: string; key: string },
+    problems: ConfigProblem[],
+): void {
+    const { path: p, keyPath, key } = where;
+    const push = (problem: ConfigProblem) => problems.push(problem);
+    const name = str(root, "name");
+    if (name !== undefined && !isDns1123Label(name)) {
+        push({
+            path: `${p}.name`,
+            message: `'${name}' is not a DNS-1123 label; it becomes the stem of the root's Pulumi resource names.`,
+            fix: `Use e.g. '${suggestDns1123Label(name)}'.`,
+        });
+    }
+    const mode = str(root, "mode");
+    const certPem = str(root, "certPem");
+    const certFile = str(root, "certFile");
+    if (mode === "import") {
+        if (!certPem && !certFile) {
+            push({
+                path: `${p}.certPem`,
+                message: `${p}.mode is import, but no root certificate is given.`,
+                fix: `Set ${p}.certPem to the root certificate PEM or ${p}.certFile to its path.`,
+            });
+        } else if (certPem && certFile) {
+            push({
+                path: `${p}.certFile`,
+                message: `Both ${p}.certPem and ${p}.certFile are set; it is unclear which root to use.`,
+                fix: "Keep one of them.",
+            });
+        }
+        if (certPem && !certPem.includes("-----BEGIN CERTIFICATE-----")) {
+            push({
+                path: `${p}.certPem`,
+                message: "Does not contain a PEM certificate (-----BEGIN CERTIFICATE-----).",
+                fix: `Paste the whole PEM file, e.g. pulumi config set --path ${p}.certPem "$(cat root-cert.pem)".`,
+            });
+        }
+        if (!key) {
+            push({
+                path: keyPath,
+                message: `${p}.mode is import, but the root private key is missing; it signs every cluster's intermediate.`,
+                fix: `pulumi config set --secret ${keyPath} "$(cat root-key.pem)".`,
+            });
+        }
+    } else if (mode === "generate") {
+        for (const k of ["certPem", "certFile"]) {
+            if (root[k] !== undefined) {
+                push({
+                    path: `${p}.${k}`,
+                    message: `${p}.${k} is only used with ${p}.mode import; the root is generated.`,
+                    fix: `Remove ${p}.${k}, or set ${p}.mode to import.`,
+                });
+            }
+        }
+        if (key) {
+            push({
+                path: keyPath,
+                message: `${keyPath} is only used with ${p}.mode import; the root key is generated.`,
+                fix: `pulumi config rm ${keyPath}, or set ${p}.mode to import.`,
+            });
+        }
+    }
+    for (const k of ["organization", "commonName"]) {
+        if (str(root, k) === "") {
+            push({ path: `${p}.${k}`, message: "Must not be empty.", fix: `Remove ${p}.${k} to use the default.` });
+        }
+    }
+}
+
 function semanticChecks(
     data: Obj,
     raw: Record<string, unknown>,
@@ -581,71 +664,67 @@ function semanticChecks(
         });
     }
 
-    // CA and intermediates
+    // CA, root rotation and intermediates
     const ca = isObj(data.ca) ? data.ca : undefined;
     const caKey = str(data, "caKeyPem") ?? "";
-    if (ca) {
-        const mode = str(ca, "mode");
-        const certPem = str(ca, "certPem");
-        const certFile = str(ca, "certFile");
-        if (mode === "import") {
-            if (!certPem && !certFile) {
-                push({
-                    path: "ca.certPem",
-                    message: "ca.mode is import, but no root certificate is given.",
-                    fix: "Set ca.certPem to the root certificate PEM or ca.certFile to its path.",
-                });
-            } else if (certPem && certFile) {
-                push({
-                    path: "ca.certFile",
-                    message: "Both ca.certPem and ca.certFile are set; it is unclear which root to use.",
-                    fix: "Keep one of them.",
-                });
-            }
-            if (certPem && !certPem.includes("-----BEGIN CERTIFICATE-----")) {
-                push({
-                    path: "ca.certPem",
-                    message: "Does not contain a PEM certificate (-----BEGIN CERTIFICATE-----).",
-                    fix: `Paste the whole PEM file, e.g. pulumi config set --path ca.certPem "$(cat root-cert.pem)".`,
-                });
-            }
-            if (!caKey) {
-                push({
-                    path: "caKeyPem",
-                    message:
-                        "ca.mode is import, but the root private key is missing; it signs every cluster's intermediate.",
-                    fix: `pulumi config set --secret caKeyPem "$(cat root-key.pem)".`,
-                });
-            }
-        } else if (mode === "generate") {
-            for (const k of ["certPem", "certFile"]) {
-                if (ca[k] !== undefined) {
-                    push({
-                        path: `ca.${k}`,
-                        message: `ca.${k} is only used with ca.mode import; the root is generated.`,
-                        fix: `Remove ca.${k}, or set ca.mode to import.`,
-                    });
-                }
-            }
-            if (caKey) {
-                push({
-                    path: "caKeyPem",
-                    message: "caKeyPem is only used with ca.mode import; the root key is generated.",
-                    fix: "pulumi config rm caKeyPem, or set ca.mode to import.",
-                });
-            }
-        }
-        for (const k of ["organization", "commonName"]) {
-            if (str(ca, k) === "") {
-                push({ path: `ca.${k}`, message: "Must not be empty.", fix: `Remove ca.${k} to use the default.` });
-            }
-        }
-    }
+    if (ca) checkRootCa(ca, { path: "ca", keyPath: "caKeyPem", key: caKey }, problems);
     if (caKey && secretKeys && !isSecretPath("caKeyPem", secretKeys)) {
         push({
             path: "caKeyPem",
             message: "The root private key is stored in plain text.",
             fix: `pulumi config set --secret caKeyPem "$(cat root-key.pem)" (and rotate the key if this file was shared).`,
+        });
+    }
+    const rotation = isObj(data.rootRotation) ? data.rootRotation : undefined;
+    const next = rotation && isObj(rotation.next) ? rotation.next : undefined;
+    const nextKey = str(data, "nextCaKeyPem") ?? "";
+    if (rotation && Object.keys(rotation).length > 0) {
+        if (rotation.stage === undefined) {
+            push({
+                path: "rootRotation.stage",
+                message: "A root rotation needs a stage.",
+                fix: "Set rootRotation.stage to trustNext for the first pulumi up, then to issueFromNext (docs/pki.md).",
+            });
+        }
+        if (rotation.next === undefined) {
+            push({
+                path: "rootRotation.next",
+                message: "A root rotation needs the next root.",
+                fix: "Set rootRotation.next.name (e.g. mesh-root-2) and, if they differ from the defaults, its other settings as under ca.",
+            });
+        }
+    }
+    if (next) {
+        checkRootCa(next, { path: "rootRotation.next", keyPath: "nextCaKeyPem", key: nextKey }, problems);
+        const caName = str(ca, "name");
+        if (caName !== undefined && str(next, "name") === caName) {
+            push({
+                path: "rootRotation.next.name",
+                message: `'${caName}' is already ca.name, the current root; the next root needs its own resources.`,
+                fix: `Give the next root another name, e.g. '${caName}-2'; ca.name stays until the rotation is finished.`,
+            });
+        }
+        const certPem = str(next, "certPem");
+        if (certPem && str(ca, "mode") === "import" && certPem.trim() === (str(ca, "certPem") ?? "").trim()) {
+            push({
+                path: "rootRotation.next.certPem",
+                message: "The next root is the certificate the mesh already uses (ca.certPem).",
+                fix: "Import the new root certificate as rootRotation.next.certPem.",
+            });
+        }
+    } else if (nextKey) {
+        push({
+            path: "nextCaKeyPem",
+            message:
+                "nextCaKeyPem is only used while a root rotation imports the next root (rootRotation.next.mode import).",
+            fix: "pulumi config rm nextCaKeyPem, or set up the rotation (docs/pki.md).",
+        });
+    }
+    if (nextKey && secretKeys && !isSecretPath("nextCaKeyPem", secretKeys)) {
+        push({
+            path: "nextCaKeyPem",
+            message: "The next root's private key is stored in plain text.",
+            fix: `pulumi config set --secret nextCaKeyPem "$(cat root-key.pem)" (and make a new root if this file was shared).`,
         });
     }
     const inter = isObj(data.intermediate) ? data.intermediate : undefined;
@@ -658,13 +737,18 @@ function semanticChecks(
             fix: "Make intermediate.earlyRenewalDays smaller than intermediate.validityDays.",
         });
     }
-    const rv = int(ca, "validityDays");
-    if (str(ca, "mode") === "generate" && iv !== undefined && rv !== undefined && iv > rv) {
-        push({
-            path: "intermediate.validityDays",
-            message: `${iv} days is longer than the root's validity (ca.validityDays ${rv}); the intermediates would outlive their root.`,
-            fix: "Lower intermediate.validityDays or raise ca.validityDays.",
-        });
+    for (const [root, p] of [
+        [ca, "ca"],
+        [next, "rootRotation.next"],
+    ] as const) {
+        const rv = int(root, "validityDays");
+        if (str(root, "mode") === "generate" && iv !== undefined && rv !== undefined && iv > rv) {
+            push({
+                path: "intermediate.validityDays",
+                message: `${iv} days is longer than the root's validity (${p}.validityDays ${rv}); the intermediates would outlive their root.`,
+                fix: `Lower intermediate.validityDays or raise ${p}.validityDays.`,
+            });
+        }
     }
 
     // Clusters
@@ -901,8 +985,24 @@ function omitUndefined<T extends object>(o: T): T {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+function toCaConfig(ca: Obj): CaConfig {
+    return omitUndefined<CaConfig>({
+        name: ca.name as string,
+        mode: ca.mode as CaConfig["mode"],
+        keyAlgorithm: ca.keyAlgorithm as CaConfig["keyAlgorithm"],
+        rsaBits: ca.rsaBits as CaConfig["rsaBits"],
+        ecdsaCurve: ca.ecdsaCurve as CaConfig["ecdsaCurve"],
+        validityDays: ca.validityDays as number,
+        organization: ca.organization as string,
+        commonName: ca.commonName as string,
+        certPem: ca.certPem as string | undefined,
+        certFile: ca.certFile as string | undefined,
+    });
+}
+
 function toMeshConfig(d: Obj): MeshConfig {
     const ca = d.ca as Obj;
+    const rotation = d.rootRotation as Obj;
     const inter = d.intermediate as Obj;
     const ver = d.verification as Obj;
     const rs = d.remoteSecrets as Obj;
@@ -939,17 +1039,11 @@ function toMeshConfig(d: Obj): MeshConfig {
         trustDomain: d.trustDomain as string,
         istioVersion: d.istioVersion as string,
         chartRepository: d.chartRepository as string,
-        ca: omitUndefined({
-            mode: ca.mode as MeshConfig["ca"]["mode"],
-            keyAlgorithm: ca.keyAlgorithm as MeshConfig["ca"]["keyAlgorithm"],
-            rsaBits: ca.rsaBits as MeshConfig["ca"]["rsaBits"],
-            ecdsaCurve: ca.ecdsaCurve as MeshConfig["ca"]["ecdsaCurve"],
-            validityDays: ca.validityDays as number,
-            organization: ca.organization as string,
-            commonName: ca.commonName as string,
-            certPem: ca.certPem as string | undefined,
-            certFile: ca.certFile as string | undefined,
-        }),
+        ca: toCaConfig(ca),
+        rootRotation:
+            rotation.stage !== undefined && isObj(rotation.next)
+                ? { stage: rotation.stage as RootRotationStage, next: toCaConfig(rotation.next) }
+                : undefined,
         intermediate: {
             validityDays: inter.validityDays as number,
             earlyRenewalDays: inter.earlyRenewalDays as number,

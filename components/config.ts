@@ -17,6 +17,8 @@ export const DEFAULT_CHART_REPOSITORY = "https://istio-release.storage.googleapi
 export const DEFAULT_NETWORK = "network1";
 export const DEFAULT_MESH_ID = "mesh1";
 export const DEFAULT_TRUST_DOMAIN = "cluster.local";
+/** Pulumi resource name of the signing root's component (`ca.name`); part of the root's URNs. */
+export const DEFAULT_ROOT_CA_NAME = "mesh-root";
 
 export type ClusterRole = "primary" | "remote";
 export type GatewayServiceType = "LoadBalancer" | "NodePort";
@@ -82,6 +84,12 @@ export interface ClusterConfig {
 
 /** The root of trust. */
 export interface CaConfig {
+    /**
+     * Pulumi resource name of this root's component (DNS-1123 label), the stem of its key and
+     * certificate resource names. Default `mesh-root`. Changing it means a different root: only
+     * through a root rotation (`rootRotation`).
+     */
+    name: string;
     /** `generate` (default): a root made by @pulumi/tls; `import`: the user's own root. */
     mode: "generate" | "import";
     /** Key algorithm of generated keys (root in generate mode, every intermediate). Default RSA. */
@@ -100,6 +108,22 @@ export interface CaConfig {
     certPem?: string;
     /** Import mode: path of the root certificate PEM file (instead of `certPem`). */
     certFile?: string;
+}
+
+/**
+ * Stages of a root replacement (docs/pki.md, "Replacing the root"):
+ * - `trustNext`: the next root exists and every cluster trusts both roots; the current root still signs.
+ * - `issueFromNext`: the next root signs every intermediate; both roots are still trusted.
+ * Finishing means `ca` becomes what `rootRotation.next` was and `rootRotation` goes away.
+ */
+export type RootRotationStage = "trustNext" | "issueFromNext";
+
+/** A root replacement in progress. */
+export interface RootRotationConfig {
+    /** How far the replacement has got. */
+    stage: RootRotationStage;
+    /** The root that replaces `ca`: same settings as `ca`, with its own `name`. */
+    next: CaConfig;
 }
 
 /** The per-cluster intermediate CAs. */
@@ -160,6 +184,8 @@ export interface MeshConfig {
     istioVersion: string;
     chartRepository: string;
     ca: CaConfig;
+    /** Set while the root is being replaced; undefined otherwise. */
+    rootRotation?: RootRotationConfig;
     intermediate: IntermediateConfig;
     clusters: ClusterConfig[];
     verify: boolean;

@@ -81,6 +81,7 @@ describe("validateMeshConfig: valid configs", () => {
         assert.equal(config.istioVersion, "1.30.3");
         assert.equal(config.chartRepository, "https://istio-release.storage.googleapis.com/charts");
         assert.deepEqual(config.ca, {
+            name: "mesh-root",
             mode: "generate",
             keyAlgorithm: "RSA",
             rsaBits: 4096,

@@ -35,6 +35,7 @@ export function meshConfig(clusters: ClusterConfig[], extra: Partial<MeshConfig>
         istioVersion: DEFAULT_ISTIO_VERSION,
         chartRepository: DEFAULT_CHART_REPOSITORY,
         ca: {
+            name: "mesh-root",
             mode: "generate",
             keyAlgorithm: "RSA",
             rsaBits: 4096,

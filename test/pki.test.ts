@@ -37,6 +37,7 @@ import {
 } from "./harness";
 
 const DEFAULT_CA: CaConfig = {
+    name: "mesh-root",
     mode: "generate",
     keyAlgorithm: "RSA",
     rsaBits: 4096,
