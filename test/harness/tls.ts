@@ -170,11 +170,35 @@ function keyAlgorithmOf(key: crypto.KeyObject): string {
     return { rsa: "RSA", ec: "ECDSA", ed25519: "ED25519" }[key.asymmetricKeyType as string] ?? "UNKNOWN";
 }
 
+/**
+ * Parsed private keys by PEM: the same root key signs every intermediate, and parsing a PEM costs
+ * more than the signature (it dominated large benchmark meshes).
+ */
+const privateKeyObjects = new Map<string, crypto.KeyObject>();
+function privateKeyObject(pem: string): crypto.KeyObject {
+    let key = privateKeyObjects.get(pem);
+    if (!key) {
+        key = crypto.createPrivateKey(pem);
+        privateKeyObjects.set(pem, key);
+    }
+    return key;
+}
+
+type SigningKeys = { keys: crypto.webcrypto.CryptoKeyPair; signingAlgorithm: crypto.webcrypto.Algorithm };
+const signingKeyCache = new Map<string, Promise<SigningKeys>>();
+
 /** WebCrypto keys for signing with a PEM private key, and the signature algorithm Go would choose. */
-async function signingKeys(
-    pem: string,
-): Promise<{ keys: crypto.webcrypto.CryptoKeyPair; signingAlgorithm: crypto.webcrypto.Algorithm }> {
-    const key = crypto.createPrivateKey(pem);
+function signingKeys(pem: string): Promise<SigningKeys> {
+    let keys = signingKeyCache.get(pem);
+    if (!keys) {
+        keys = importSigningKeys(pem);
+        signingKeyCache.set(pem, keys);
+    }
+    return keys;
+}
+
+async function importSigningKeys(pem: string): Promise<SigningKeys> {
+    const key = privateKeyObject(pem);
     let params:
         crypto.webcrypto.RsaHashedImportParams | crypto.webcrypto.EcKeyImportParams | crypto.webcrypto.Algorithm;
     let signingAlgorithm: crypto.webcrypto.Algorithm | crypto.webcrypto.EcdsaParams;
@@ -388,7 +412,7 @@ export async function privateKeyState(name: string, inputs: Inputs): Promise<Inp
 /** Answers `tls:index/selfSignedCert:SelfSignedCert`. */
 export async function selfSignedCertState(name: string, inputs: Inputs): Promise<Inputs> {
     const keyPem = pemInput(inputs, "privateKeyPem", `tls SelfSignedCert ${name}`);
-    const key = crypto.createPrivateKey(keyPem);
+    const key = privateKeyObject(keyPem);
     const { keys } = await signingKeys(keyPem);
     const cert = await createCertificate(
         { inputs, subject: subjectName(inputs.subject as Subject), publicKey: keys.publicKey, san: sanNames(inputs) },
@@ -410,7 +434,7 @@ export async function certRequestState(name: string, inputs: Inputs): Promise<In
     });
     return {
         ...inputs,
-        keyAlgorithm: keyAlgorithmOf(crypto.createPrivateKey(keyPem)),
+        keyAlgorithm: keyAlgorithmOf(privateKeyObject(keyPem)),
         certRequestPem: csr.toString("pem") + "\n",
     };
 }
@@ -426,7 +450,7 @@ export async function locallySignedCertState(name: string, inputs: Inputs): Prom
     const caKeyPem = pemInput(inputs, "caPrivateKeyPem", what);
     const caCert = new x509.X509Certificate(caPem);
     const caPublic = crypto.createPublicKey(caPem).export({ type: "spki", format: "der" });
-    const keyPublic = crypto.createPublicKey(crypto.createPrivateKey(caKeyPem)).export({ type: "spki", format: "der" });
+    const keyPublic = crypto.createPublicKey(privateKeyObject(caKeyPem)).export({ type: "spki", format: "der" });
     if (!caPublic.equals(keyPublic)) {
         // The real provider fails here too: Go's CreateCertificate checks the signer against the parent.
         throw new Error(`${what}: caPrivateKeyPem does not match the public key of caCertPem`);
@@ -437,7 +461,7 @@ export async function locallySignedCertState(name: string, inputs: Inputs): Prom
         { inputs, subject: csr.subjectName, publicKey: csr.publicKey, san, issuer: caCert },
         caKeyPem,
     );
-    return { ...inputs, caKeyAlgorithm: keyAlgorithmOf(crypto.createPrivateKey(caKeyPem)), ...cert };
+    return { ...inputs, caKeyAlgorithm: keyAlgorithmOf(privateKeyObject(caKeyPem)), ...cert };
 }
 
 /** Answers the `tls:index/getPublicKey:getPublicKey` invoke. */
