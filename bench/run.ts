@@ -1,0 +1,135 @@
+/**
+ * `npm run bench`: how much the program costs as the mesh grows, measured under the offline mock
+ * engine (no Pulumi CLI, no cluster). Not a test: it prints numbers, it does not judge them.
+ *
+ * Each scenario runs in a fresh child process so wall time and peak RSS belong to that scenario
+ * alone. Usage: `npm run bench [-- --quick] [-- --json]`.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+import * as yaml from "js-yaml";
+
+import { BenchScenario, ScenarioResult, syntheticStackConfig } from "./scenario";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const asJson = args.includes("--json");
+const root = path.join(__dirname, "..");
+
+function runScenario(s: BenchScenario): ScenarioResult {
+    const out = execFileSync(
+        process.execPath,
+        ["--import", "tsx", path.join(__dirname, "scenario.ts"), JSON.stringify(s)],
+        { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: "" } },
+    );
+    return JSON.parse(out.trim().split("\n").pop()!) as ScenarioResult;
+}
+
+/** Wall time of `npm run plan -- --file <stack file>` for a synthetic mesh of `clusters` clusters. */
+function timePlanCli(clusters: number): number {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-bench-"));
+    try {
+        const file = path.join(dir, `Pulumi.bench${clusters}.yaml`);
+        const config = syntheticStackConfig({ model: "multi-primary", clusters, layout: "perSource" });
+        const namespaced = Object.fromEntries(Object.entries(config).map(([k, v]) => [`istio-multicluster:${k}`, v]));
+        fs.writeFileSync(file, yaml.dump({ config: namespaced }));
+        const started = process.hrtime.bigint();
+        execFileSync(process.execPath, ["--import", "tsx", path.join(root, "scripts", "plan.ts"), "--file", file], {
+            cwd: root,
+            stdio: "ignore",
+        });
+        return Number(process.hrtime.bigint() - started) / 1e9;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+const sizes = quick ? [2, 10] : [2, 10, 50, 100];
+const largest = sizes[sizes.length - 1];
+const scenarios: BenchScenario[] = [];
+for (const n of sizes) {
+    scenarios.push({ model: "multi-primary", clusters: n, layout: "perSource" });
+    scenarios.push({ model: "multi-primary", clusters: n, layout: "perHolder" });
+    scenarios.push({ model: "primary-remote", clusters: n, layout: "perSource" });
+}
+// What the Pulumi SDK's debug stack traces cost when they are translated through source maps
+// (tsx here, ts-node under `pulumi up`): the same mesh evaluated without that translation.
+for (const layout of ["perSource", "perHolder"] as const) {
+    scenarios.push({ model: "multi-primary", clusters: largest, layout, sourceMaps: false });
+}
+
+const latencySettings = [
+    { label: "Helm release 200 ms, other resources 5 ms", helmRelease: 200, other: 5 },
+    { label: "Helm release 5 s, other resources 100 ms (closer to real installs)", helmRelease: 5000, other: 100 },
+];
+const latencyRuns = latencySettings.map((l) => ({
+    ...l,
+    results: [2, 20].map((n) =>
+        runScenario({
+            model: "multi-primary",
+            clusters: n,
+            layout: "perSource",
+            latencyMs: { helmRelease: l.helmRelease, other: l.other },
+        }),
+    ),
+}));
+const results = scenarios.map(runScenario);
+const planSeconds = timePlanCli(largest);
+
+if (asJson) {
+    console.log(JSON.stringify({ machine: machine(), results, latency: latencyRuns, planSeconds }, null, 2));
+} else {
+    console.log(`machine: ${machine()}`);
+    console.log("");
+    console.log(
+        table(
+            ["model", "N", "layout", "resources", "remote secrets", "eval s", "peak RSS MB", "critical path", "note"],
+            results.map((r) => [
+                r.model,
+                String(r.clusters),
+                r.layout,
+                String(r.resources),
+                String(r.remoteSecrets),
+                r.evalSeconds.toFixed(2),
+                String(Math.round(r.peakRssMb)),
+                String(r.criticalPathDepth),
+                r.sourceMaps === false ? "no source maps" : "",
+            ]),
+        ),
+    );
+    for (const l of latencyRuns) {
+        const [small, large] = l.results;
+        console.log("");
+        console.log(`simulated latency (${l.label}):`);
+        console.log(
+            table(
+                ["N", "resources", "total s", "critical path"],
+                l.results.map((r) => [
+                    String(r.clusters),
+                    String(r.resources),
+                    r.evalSeconds.toFixed(2),
+                    String(r.criticalPathDepth),
+                ]),
+            ),
+        );
+        console.log(
+            `ratio N=${large.clusters} / N=${small.clusters}: ${(large.evalSeconds / small.evalSeconds).toFixed(2)}`,
+        );
+    }
+    console.log("");
+    console.log(`npm run plan for N=${largest}: ${planSeconds.toFixed(2)} s (whole command, including Node start-up)`);
+}
+
+function machine(): string {
+    const cpus = os.cpus();
+    return `${cpus.length} × ${cpus[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+}
+
+function table(header: string[], rows: string[][]): string {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+    return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
