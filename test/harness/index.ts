@@ -375,7 +375,7 @@ export async function runUnderMocks<T>(
         current = undefined;
         outstanding = 0;
         mockErrors = [];
-        tls.resetKeyAssignments();
+        tls.resetKeyAssignments(opts.stableTls ?? false);
         setConfig(opts);
         await pulumi.runtime.setMocks(mocks, MOCK_PROJECT, opts.stack ?? "test", opts.preview ?? false);
         instrumentMonitor();

@@ -90,10 +90,17 @@ async function generate(spec: KeySpec): Promise<crypto.KeyObject> {
  */
 const pool = new Map<string, Promise<crypto.KeyObject>[]>();
 let taken = new Map<string, number>();
+/** Assignments of the runs with stable tls answers, which never restart (see below). */
+const stableTaken = new Map<string, number>();
 
-/** Starts a new run: key assignment restarts at the front of each pool. */
-export function resetKeyAssignments(): void {
-    taken = new Map();
+/**
+ * Starts a new run: key assignment restarts at the front of each pool. Runs with stable tls
+ * answers continue where the previous such run stopped instead: their unchanged resources keep
+ * the keys of earlier runs, so a key new in this run must be one none of those answers holds
+ * (otherwise a root added in the second run of a plan diff would get the first run's root key).
+ */
+export function resetKeyAssignments(stable = false): void {
+    taken = stable ? stableTaken : new Map();
 }
 
 function takeKey(spec: KeySpec): Promise<crypto.KeyObject> {
