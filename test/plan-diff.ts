@@ -31,6 +31,11 @@ export async function meshResources(
         ...options,
         stableTls: true,
     });
+    return resourcesByUrn(resources);
+}
+
+/** Resources by URN (reads of existing objects apart from registrations), as {@link diffResources} takes them. */
+export function resourcesByUrn(resources: RecordedResource[]): Map<string, RecordedResource> {
     return new Map(resources.map((r) => [`${r.urn}${r.readId !== undefined ? "#read" : ""}`, r]));
 }
 
@@ -45,8 +50,11 @@ function canonical(value: unknown): string {
 
 /** What changes when the program's config goes from `a` to `b`. */
 export async function planDiff(a: MeshConfig, b: MeshConfig, options: MockOptions = {}): Promise<PlanDiff> {
-    const before = await meshResources(a, options);
-    const after = await meshResources(b, options);
+    return diffResources(await meshResources(a, options), await meshResources(b, options));
+}
+
+/** The diff between two runs' resources (from {@link meshResources}), for tests that reuse runs. */
+export function diffResources(before: Map<string, RecordedResource>, after: Map<string, RecordedResource>): PlanDiff {
     const name = (r: RecordedResource) => r.name;
     const created = [...after.entries()].filter(([urn]) => !before.has(urn)).map(([, r]) => name(r));
     const deleted = [...before.entries()].filter(([urn]) => !after.has(urn)).map(([, r]) => name(r));
