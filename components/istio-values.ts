@@ -81,10 +81,17 @@ interface ProtectedKey {
     use: string;
     /** Only a conflict when the user value differs from this one (otherwise any user value is refused). */
     allowedValue?: (config: MeshConfig) => unknown;
+    /** The program owns the key only when this holds (otherwise the user may set it freely). */
+    ownedWhen?: (config: MeshConfig) => boolean;
 }
 
 const DNS_CAPTURE = "ISTIO_META_DNS_CAPTURE";
 const DNS_AUTO_ALLOCATE = "ISTIO_META_DNS_AUTO_ALLOCATE";
+/** istiod: accept a changed `root-cert.pem` whose certificates are a subset or superset of the old (pilot/pkg/features). */
+const MULTIROOT_MESH = "ISTIO_MULTIROOT_MESH";
+/** Sidecar agent: take trust bundle updates from istiod over xDS (PCDS) instead of only on restart. */
+const PROXY_CONFIG_XDS_AGENT = "PROXY_CONFIG_XDS_AGENT";
+const rotating = (c: MeshConfig) => c.rootRotation !== undefined;
 
 const PROTECTED: readonly ProtectedKey[] = [
     // base/templates/zzz_profile.yaml reads `profile` and `global.profile`.
@@ -134,6 +141,21 @@ const PROTECTED: readonly ProtectedKey[] = [
         chart: "istiod",
         path: ["meshConfig", "defaultConfig", "proxyMetadata", DNS_AUTO_ALLOCATE],
         use: "dnsProxy.autoAllocate",
+    },
+    // Owned only during a root rotation; a user may set them for a multi-root mesh of their own.
+    {
+        chart: "istiod",
+        path: ["env", MULTIROOT_MESH],
+        use: '(the program sets it to "true" while rootRotation is set)',
+        allowedValue: () => "true",
+        ownedWhen: rotating,
+    },
+    {
+        chart: "istiod",
+        path: ["meshConfig", "defaultConfig", "proxyMetadata", PROXY_CONFIG_XDS_AGENT],
+        use: '(the program sets it to "true" while rootRotation is set)',
+        allowedValue: () => "true",
+        ownedWhen: rotating,
     },
 
     { chart: "gateway", path: ["name"], use: "(not configurable: the gateway is istio-eastwestgateway)" },
@@ -193,11 +215,13 @@ function overrideProblems(
     for (const key of PROTECTED) {
         const values = overrides[key.chart];
         if (values === undefined) continue;
+        if (key.ownedWhen && !key.ownedWhen(config)) continue;
         for (const path of aliases(key)) {
             const hit = touches(values, path);
             if (!hit) continue;
             const whole = hit.depth === path.length;
-            if (whole && key.allowedValue && hit.value === key.allowedValue(config)) continue;
+            // Env and proxy metadata values are strings in the end; `true` and "true" are the same setting.
+            if (whole && key.allowedValue && String(hit.value) === String(key.allowedValue(config))) continue;
             const shown = `${prefix}.${key.chart}.${formatPath(path.slice(0, hit.depth))}`;
             if (seen.has(shown)) continue;
             seen.add(shown);
@@ -276,6 +300,21 @@ export function dnsProxyMetadata(config: MeshConfig): Record<string, string> {
     return md;
 }
 
+/**
+ * What a root rotation needs from istiod and the proxies, the settings of Istio's own CA
+ * rotation test (tests/integration/security/cacert_rotation): istiod accepts the changing
+ * `root-cert.pem` (`ISTIO_MULTIROOT_MESH`) and pushes the trust bundle to proxies that listen for
+ * it (`PROXY_CONFIG_XDS_AGENT` in their proxy metadata). Empty outside a rotation.
+ */
+export function rootRotationSettings(config: Pick<MeshConfig, "rootRotation">): {
+    env: Record<string, string>;
+    proxyMetadata: Record<string, string>;
+} {
+    return config.rootRotation
+        ? { env: { [MULTIROOT_MESH]: "true" }, proxyMetadata: { [PROXY_CONFIG_XDS_AGENT]: "true" } }
+        : { env: {}, proxyMetadata: {} };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Chart values
 // ---------------------------------------------------------------------------------------------
@@ -301,7 +340,8 @@ export function baseValues(cluster: ClusterPlan, config: MeshConfig): HelmValues
  *
  * Primaries: identity (`global.meshID`, `global.multiCluster.clusterName`, `global.network`),
  * `global.externalIstiod` when serving remotes, `global.meshNetworks` when the plan needs it,
- * `meshConfig` (trust domain, passthrough, DNS proxying). Remotes: `profile=remote`,
+ * `meshConfig` (trust domain, passthrough, DNS proxying), and during a root rotation
+ * `env.ISTIO_MULTIROOT_MESH` plus the `PROXY_CONFIG_XDS_AGENT` proxy metadata. Remotes: `profile=remote`,
  * `global.configCluster`, `global.remotePilotAddress` (must be an IP: `remotePilotAddressFor`),
  * `istiodRemote.injectionPath` carrying cluster and network to the primary's injector.
  */
@@ -328,12 +368,15 @@ export function istiodValues(
         if (cluster.externalIstiod) global.externalIstiod = true;
         // Rendered into ConfigMap `istio` (templates/configmap.yaml); identical in every primary.
         if (plan.meshNetworks) global.meshNetworks = clone(plan.meshNetworks);
-        const proxyMetadata = dnsProxyMetadata(config);
+        const rotation = rootRotationSettings(config);
+        const proxyMetadata = { ...dnsProxyMetadata(config), ...rotation.proxyMetadata };
         own.meshConfig = deepMerge(
             { trustDomain: config.trustDomain },
             config.meshConfig,
             Object.keys(proxyMetadata).length > 0 ? { defaultConfig: { proxyMetadata } } : undefined,
         );
+        // templates/deployment.yaml renders every `env` entry into the discovery container.
+        if (Object.keys(rotation.env).length > 0) own.env = rotation.env;
     } else {
         if (!remotePilotAddress) {
             throw new Error(

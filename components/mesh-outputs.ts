@@ -4,9 +4,29 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
+import { MeshConfig } from "./config";
 import { clusterIstioOutputs } from "./istio-outputs";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
+import { RootRotationSummary, rootRotationSummary } from "./pki-spec";
 import { troubleshootingCommands } from "./verification";
+
+/**
+ * During a root rotation: its stage, which root signs, both roots' fingerprints and expiries, and
+ * the fingerprints in `root-cert.pem` (docs/pki.md). Undefined otherwise.
+ */
+function rotationOutput(
+    mesh: IstioMulticlusterMesh,
+    config: MeshConfig,
+): pulumi.Output<RootRotationSummary> | undefined {
+    const { current, next, stage } = mesh.roots;
+    const rotation = config.rootRotation;
+    if (!next || !stage || !rotation) return undefined;
+    return pulumi
+        .all([current.certPem, next.certPem])
+        .apply(([c, n]) =>
+            rootRotationSummary(stage, { name: config.ca.name, certPem: c }, { name: rotation.next.name, certPem: n }),
+        );
+}
 
 /** Builds every stack output of the program from the mesh and its inputs. */
 export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticlusterMeshArgs) {
@@ -27,6 +47,7 @@ export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticl
             certPem: mesh.rootCa.certPem,
             fingerprintSha256: mesh.rootCa.fingerprintSha256,
             notAfter: mesh.rootCa.notAfter,
+            rotation: rotationOutput(mesh, config),
         },
         clusters: Object.fromEntries(
             plan.clusters.map((cluster) => {

@@ -16,7 +16,7 @@ import { EastWestGateway } from "./east-west-gateway";
 import { IstioControlPlane } from "./istio-control-plane";
 import { ClusterPlan, MeshPlan } from "./mesh-plan";
 import { providerResourceName } from "./naming";
-import { ClusterIntermediateCa, MeshRootCa } from "./pki";
+import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "./pki";
 import { createMeshRemoteSecrets, MeshRemoteSecrets } from "./remote-secrets";
 import { ClusterProbeAccess, MeshVerification } from "./verification";
 
@@ -41,6 +41,8 @@ export interface IstioMulticlusterMeshArgs {
     access: Record<string, MeshClusterAccess>;
     /** Import mode (`ca.mode: import`): the root private key PEM (`caKeyPem`). Treated as a secret. */
     importedRootKeyPem?: pulumi.Input<string>;
+    /** Root rotation importing the next root: its private key PEM (`nextCaKeyPem`). Treated as a secret. */
+    importedNextRootKeyPem?: pulumi.Input<string>;
 }
 
 /** Everything the mesh built in one cluster. */
@@ -55,8 +57,10 @@ export interface MeshMember {
 }
 
 export class IstioMulticlusterMesh extends pulumi.ComponentResource {
-    /** The root of trust shared by every cluster. */
+    /** The root of trust shared by every cluster: the root that signs the intermediates. */
     public readonly rootCa: MeshRootCa;
+    /** Both roots and the trust bundle while `rootRotation` is set; otherwise `rootCa` alone. */
+    public readonly roots: MeshRoots;
     /** Per cluster, by name. */
     public readonly members: Record<string, MeshMember>;
     /** Reader tokens and remote secrets. */
@@ -85,12 +89,12 @@ export class IstioMulticlusterMesh extends pulumi.ComponentResource {
             );
         }
 
-        // The name is part of the root's URN, which docs/pki.md's unprotect commands refer to.
-        this.rootCa = new MeshRootCa(
-            "mesh-root",
-            { ca: config.ca, intermediate: config.intermediate, importedKeyPem: args.importedRootKeyPem },
+        // ca.name (default mesh-root) is part of the root's URNs; a finished rotation hands it to the next root.
+        this.roots = createMeshRoots(
+            { config, importedKeyPem: args.importedRootKeyPem, importedNextKeyPem: args.importedNextRootKeyPem },
             child,
         );
+        this.rootCa = this.roots.signing;
 
         const members: Record<string, MeshMember> = {};
         // Primaries first: each is self-contained up to its east-west gateway and exposure objects.
@@ -98,7 +102,13 @@ export class IstioMulticlusterMesh extends pulumi.ComponentResource {
             const provider = providers[cluster.name];
             const intermediateCa = new ClusterIntermediateCa(
                 `${cluster.name}-intermediate-ca`,
-                { clusterName: cluster.name, root: this.rootCa, ca: config.ca, intermediate: config.intermediate },
+                {
+                    clusterName: cluster.name,
+                    root: this.rootCa,
+                    ca: this.rootCa.ca,
+                    intermediate: config.intermediate,
+                    trustBundlePem: this.roots.trustBundlePem,
+                },
                 child,
             );
             const controlPlane = new IstioControlPlane(
@@ -191,7 +201,11 @@ export class IstioMulticlusterMesh extends pulumi.ComponentResource {
                         ]),
                         ...Object.values(this.remoteSecrets.holders),
                     ],
-                    triggers: meshTriggers(plan, members, this.rootCa),
+                    triggers: [
+                        ...meshTriggers(plan, members, this.rootCa),
+                        // Each rotation stage changes what the clusters trust: check traffic again.
+                        ...(this.roots.next ? [this.roots.stage ?? "", this.roots.next.fingerprintSha256] : []),
+                    ],
                 },
                 child,
             );

@@ -8,7 +8,7 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import { CaConfig, ConfigProblem, IntermediateConfig } from "./config";
+import { CaConfig, ConfigProblem, IntermediateConfig, RootRotationStage } from "./config";
 
 /** Istio's subject organization for the generated intermediates. */
 export const INTERMEDIATE_ORGANIZATION = "Istio";
@@ -125,17 +125,83 @@ export function certChain(intermediateCertPem: string, rootCertPem: string): str
     return withTrailingNewline(intermediateCertPem) + withTrailingNewline(rootCertPem);
 }
 
-/** The data of the `cacerts` Secret: exactly the four keys istiod's plugged-in CA reads. */
+/**
+ * The data of the `cacerts` Secret: exactly the four keys istiod's plugged-in CA reads.
+ * `rootCertPem` is the root that signed the intermediate (it ends `cert-chain.pem`);
+ * `trustBundlePem`, when given, is what `root-cert.pem` holds instead of that root alone (both
+ * roots during a root rotation, see {@link rootRotationPems}).
+ */
 export function cacertsData(pems: {
     intermediateCertPem: string;
     intermediateKeyPem: string;
     rootCertPem: string;
+    trustBundlePem?: string;
 }): Record<(typeof CACERTS_KEYS)[number], string> {
     return {
         "ca-cert.pem": withTrailingNewline(pems.intermediateCertPem),
         "ca-key.pem": withTrailingNewline(pems.intermediateKeyPem),
-        "root-cert.pem": withTrailingNewline(pems.rootCertPem),
+        "root-cert.pem": withTrailingNewline(pems.trustBundlePem ?? pems.rootCertPem),
         "cert-chain.pem": certChain(pems.intermediateCertPem, pems.rootCertPem),
+    };
+}
+
+/** Which root signs the intermediates: the current one, until the rotation reaches `issueFromNext`. */
+export function signingRoot(stage: RootRotationStage | undefined): "current" | "next" {
+    return stage === "issueFromNext" ? "next" : "current";
+}
+
+/**
+ * The roots of one stage of a root replacement: the root that signs the intermediates, and the
+ * trust bundle for `root-cert.pem`.
+ *
+ * istiod reads every certificate of `root-cert.pem` into its trust pool and hands the whole file
+ * to workloads as their trust bundle, so several roots are simply concatenated PEMs. With
+ * `ISTIO_MULTIROOT_MESH=true` it takes a changed `root-cert.pem` without a restart when one
+ * bundle's set of certificates contains the other's, which holds for every step here: current →
+ * current+next → next+current (the same set) → next. The signing root comes first, so tools
+ * that read only the first certificate (`openssl x509`) show the root in use.
+ */
+export function rootRotationPems(
+    currentRootPem: string,
+    rotation?: { stage: RootRotationStage; nextRootPem: string },
+): { signingRootPem: string; trustBundlePem: string } {
+    const current = withTrailingNewline(currentRootPem);
+    if (!rotation) return { signingRootPem: current, trustBundlePem: current };
+    const next = withTrailingNewline(rotation.nextRootPem);
+    return signingRoot(rotation.stage) === "next"
+        ? { signingRootPem: next, trustBundlePem: next + current }
+        : { signingRootPem: current, trustBundlePem: current + next };
+}
+
+/** What `pulumi stack output` shows about a root replacement in progress. */
+export interface RootRotationSummary {
+    stage: RootRotationStage;
+    /** Which root signs the intermediates in this stage. */
+    signingRoot: "current" | "next";
+    /** The root being replaced (`ca`). */
+    current: { name: string; fingerprintSha256: string; notAfter: string };
+    /** The root replacing it (`rootRotation.next`). */
+    next: { name: string; fingerprintSha256: string; notAfter: string };
+    /** SHA-256 fingerprints of the certificates in every cluster's `root-cert.pem`, in order. */
+    trustBundle: string[];
+}
+
+export function rootRotationSummary(
+    stage: RootRotationStage,
+    current: { name: string; certPem: string },
+    next: { name: string; certPem: string },
+): RootRotationSummary {
+    const describe = (root: { name: string; certPem: string }) => {
+        const { fingerprintSha256, notAfter } = certificateSummary(root.certPem);
+        return { name: root.name, fingerprintSha256, notAfter };
+    };
+    const { trustBundlePem } = rootRotationPems(current.certPem, { stage, nextRootPem: next.certPem });
+    return {
+        stage,
+        signingRoot: signingRoot(stage),
+        current: describe(current),
+        next: describe(next),
+        trustBundle: pemCertificates(trustBundlePem).map((pem) => certificateSummary(pem).fingerprintSha256),
     };
 }
 
@@ -186,24 +252,25 @@ export function certificateSummary(pem: string): CertificateSummary {
 export function importedRootCertPem(
     ca: Pick<CaConfig, "certPem" | "certFile">,
     readFile: (file: string) => string = (f) => fs.readFileSync(f, "utf8"),
+    configPath = "ca",
 ): { pem: string; path: string } {
     if (ca.certPem) {
-        return { pem: ca.certPem, path: "ca.certPem" };
+        return { pem: ca.certPem, path: `${configPath}.certPem` };
     }
     if (ca.certFile) {
         try {
-            return { pem: readFile(ca.certFile), path: "ca.certFile" };
+            return { pem: readFile(ca.certFile), path: `${configPath}.certFile` };
         } catch (err) {
             throw new Error(
-                `istio-multicluster:ca.certFile: cannot read ${ca.certFile} (${(err as Error).message}). ` +
-                    `Fix: point ca.certFile at the root certificate PEM, or paste it into ca.certPem.`,
+                `istio-multicluster:${configPath}.certFile: cannot read ${ca.certFile} (${(err as Error).message}). ` +
+                    `Fix: point ${configPath}.certFile at the root certificate PEM, or paste it into ${configPath}.certPem.`,
                 { cause: err },
             );
         }
     }
     throw new Error(
-        "istio-multicluster:ca.certPem: ca.mode is import, but no root certificate is given. " +
-            "Fix: set ca.certPem to the root certificate PEM or ca.certFile to its path.",
+        `istio-multicluster:${configPath}.certPem: ${configPath}.mode is import, but no root certificate is given. ` +
+            `Fix: set ${configPath}.certPem to the root certificate PEM or ${configPath}.certFile to its path.`,
     );
 }
 
@@ -229,15 +296,17 @@ function keyProblem(key: crypto.KeyObject): string | undefined {
  * self-signed CA, the key parses and matches it, it is valid now, and it stays valid longer
  * than a freshly issued intermediate (which would otherwise outlive its root).
  *
- * `certPath` names the config key the certificate came from (`ca.certPem` or `ca.certFile`).
+ * `certPath` names the config key the certificate came from (`ca.certPem` or `ca.certFile`),
+ * `keyPath` the one of the key (`caKeyPem`, or `nextCaKeyPem` for the next root of a rotation).
  * Messages never contain key material.
  */
 export function validateImportedRoot(
     certPem: string,
     keyPem: string,
-    options: { intermediateValidityDays: number; now: Date; certPath?: string },
+    options: { intermediateValidityDays: number; now: Date; certPath?: string; keyPath?: string },
 ): ConfigProblem[] {
     const certPath = options.certPath ?? "ca.certPem";
+    const keyPath = options.keyPath ?? "caKeyPem";
     const problems: ConfigProblem[] = [];
     const blocks = pemCertificates(certPem);
     let cert: crypto.X509Certificate | undefined;
@@ -268,19 +337,19 @@ export function validateImportedRoot(
     } catch (err) {
         const encrypted = /ENCRYPTED|passphrase/i.test(keyPem) || /passphrase/i.test((err as Error).message);
         problems.push({
-            path: "caKeyPem",
+            path: keyPath,
             message: encrypted
                 ? "The root private key is encrypted; Pulumi needs it unencrypted (it is kept secret in the state)."
                 : "The root private key does not parse as a PEM private key.",
             fix: encrypted
-                ? 'Decrypt it: openssl pkey -in root-key.pem -out - | pulumi config set --secret caKeyPem "$(cat -)".'
-                : 'pulumi config set --secret caKeyPem "$(cat root-key.pem)" with the key of the root certificate.',
+                ? `Decrypt it: openssl pkey -in root-key.pem -out - | pulumi config set --secret ${keyPath} "$(cat -)".`
+                : `pulumi config set --secret ${keyPath} "$(cat root-key.pem)" with the key of the root certificate.`,
         });
     }
     if (key) {
         const problem = keyProblem(key);
         if (problem) {
-            problems.push({ path: "caKeyPem", message: `The root private key cannot sign: ${problem}.` });
+            problems.push({ path: keyPath, message: `The root private key cannot sign: ${problem}.` });
         }
     }
 
@@ -305,9 +374,9 @@ export function validateImportedRoot(
     if (key && cert.ca) {
         if (!cert.checkPrivateKey(key)) {
             problems.push({
-                path: "caKeyPem",
+                path: keyPath,
                 message: `The private key does not belong to the root certificate ${oneLineName(cert.subject)}.`,
-                fix: "Set caKeyPem to the key the root was made with (root-key.pem next to root-cert.pem).",
+                fix: `Set ${keyPath} to the key the root was made with (root-key.pem next to root-cert.pem).`,
             });
         }
     }

@@ -8,7 +8,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { CaConfig, ConfigValidationError, IntermediateConfig } from "./config";
+import { CaConfig, ConfigValidationError, IntermediateConfig, MeshConfig, RootRotationStage } from "./config";
 import { CACERTS_SECRET, ISTIO_NAMESPACE, resourceName } from "./naming";
 import {
     cacertsData,
@@ -20,6 +20,8 @@ import {
     isRenewalDue,
     privateKeySpec,
     rootCertSpec,
+    rootRotationPems,
+    signingRoot,
     validateImportedRoot,
 } from "./pki-spec";
 
@@ -34,6 +36,16 @@ export interface MeshRootCaArgs {
     importedKeyPem?: pulumi.Input<string>;
     /** Intermediate settings: an imported root must outlive an intermediate issued today. */
     intermediate: IntermediateConfig;
+    /**
+     * Generate mode: whether the root's key and certificate are `protect`ed. Default true; false
+     * only for a root that a rotation is retiring, so that finishing the rotation can delete it.
+     */
+    protect?: boolean;
+    /**
+     * Config keys named in import-mode errors: the root's settings (`ca`, or `rootRotation.next`)
+     * and its private key (`caKeyPem`, or `nextCaKeyPem`). Default `ca` and `caKeyPem`.
+     */
+    configPaths?: { ca: string; key: string };
 }
 
 /**
@@ -58,14 +70,15 @@ export class MeshRootCa extends pulumi.ComponentResource {
         super("istio-multicluster:pki:MeshRootCa", name, {}, opts);
         this.ca = args.ca;
 
+        const paths = args.configPaths ?? { ca: "ca", key: "caKeyPem" };
         if (args.ca.mode === "import") {
-            const { pem, path } = importedRootCertPem(args.ca);
+            const { pem, path } = importedRootCertPem(args.ca, undefined, paths.ca);
             if (args.importedKeyPem === undefined) {
                 throw new ConfigValidationError([
                     {
-                        path: "caKeyPem",
-                        message: "ca.mode is import, but the root private key is missing.",
-                        fix: 'pulumi config set --secret caKeyPem "$(cat root-key.pem)".',
+                        path: paths.key,
+                        message: `${paths.ca}.mode is import, but the root private key is missing.`,
+                        fix: `pulumi config set --secret ${paths.key} "$(cat root-key.pem)".`,
                     },
                 ]);
             }
@@ -74,6 +87,7 @@ export class MeshRootCa extends pulumi.ComponentResource {
                     intermediateValidityDays: args.intermediate.validityDays,
                     now: new Date(),
                     certPath: path,
+                    keyPath: paths.key,
                 });
                 if (problems.length > 0) {
                     throw new ConfigValidationError(problems);
@@ -91,11 +105,12 @@ export class MeshRootCa extends pulumi.ComponentResource {
                     : pulumi.secret(args.importedKeyPem).apply(check);
         } else {
             // protect: a replaced root would silently split the mesh into two trust domains.
-            const key = new tls.PrivateKey(`${name}-key`, privateKeySpec(args.ca), { parent: this, protect: true });
+            const protect = args.protect ?? true;
+            const key = new tls.PrivateKey(`${name}-key`, privateKeySpec(args.ca), { parent: this, protect });
             const cert = new tls.SelfSignedCert(
                 `${name}-cert`,
                 { ...rootCertSpec(args.ca), privateKeyPem: key.privateKeyPem },
-                { parent: this, protect: true },
+                { parent: this, protect },
             );
             this.certPem = cert.certPem;
             this.privateKeyPem = pulumi.secret(key.privateKeyPem);
@@ -118,6 +133,11 @@ export interface ClusterIntermediateCaArgs {
     clusterName: string;
     /** The mesh root that signs this intermediate. */
     root: MeshRootCa;
+    /**
+     * What `root-cert.pem` holds: the roots the mesh trusts (both roots during a root rotation,
+     * {@link MeshRoots.trustBundlePem}). Default: `root` alone.
+     */
+    trustBundlePem?: pulumi.Input<string>;
     /** Root CA settings: the intermediate key uses the same algorithm family and size. */
     ca: CaConfig;
     /** Validity and early-renewal window of the intermediate. */
@@ -136,7 +156,7 @@ export class ClusterIntermediateCa extends pulumi.ComponentResource {
     public readonly privateKeyPem: pulumi.Output<string>;
     /** Intermediate then root: `cert-chain.pem`. */
     public readonly certChainPem: pulumi.Output<string>;
-    /** The mesh root certificate PEM (`root-cert.pem`). */
+    /** The trust bundle (`root-cert.pem`): the signing root, or both roots during a root rotation. */
     public readonly rootCertPem: pulumi.Output<string>;
     /** SHA-256 fingerprint of the intermediate, colon-separated hex. */
     public readonly fingerprintSha256: pulumi.Output<string>;
@@ -172,7 +192,8 @@ export class ClusterIntermediateCa extends pulumi.ComponentResource {
 
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
-        this.rootCertPem = args.root.certPem;
+        const trustBundle = pulumi.output(args.trustBundlePem ?? args.root.certPem);
+        this.rootCertPem = trustBundle;
         this.certChainPem = pulumi.all([cert.certPem, args.root.certPem]).apply(([c, r]) => certChain(c, r));
         const summary = cert.certPem.apply(certificateSummary);
         this.fingerprintSha256 = summary.fingerprintSha256;
@@ -180,9 +201,14 @@ export class ClusterIntermediateCa extends pulumi.ComponentResource {
         this.readyForRenewal = cert.readyForRenewal;
         this.cacertsData = pulumi.secret(
             pulumi
-                .all([cert.certPem, key.privateKeyPem, args.root.certPem])
-                .apply(([certPem, keyPem, rootPem]): Record<string, string> =>
-                    cacertsData({ intermediateCertPem: certPem, intermediateKeyPem: keyPem, rootCertPem: rootPem }),
+                .all([cert.certPem, key.privateKeyPem, args.root.certPem, trustBundle])
+                .apply(([certPem, keyPem, rootPem, bundlePem]): Record<string, string> =>
+                    cacertsData({
+                        intermediateCertPem: certPem,
+                        intermediateKeyPem: keyPem,
+                        rootCertPem: rootPem,
+                        trustBundlePem: bundlePem,
+                    }),
                 ),
         );
 
@@ -220,6 +246,69 @@ export class ClusterIntermediateCa extends pulumi.ComponentResource {
             readyForRenewal: this.readyForRenewal,
         });
     }
+}
+
+/** The mesh's roots: the one that signs, and during a root rotation both of them. */
+export interface MeshRoots {
+    /** The root that signs every intermediate in this stage (`ca`, or the next root from `issueFromNext`). */
+    signing: MeshRootCa;
+    /** The root of `ca`. */
+    current: MeshRootCa;
+    /** During a rotation: the root of `rootRotation.next`. */
+    next?: MeshRootCa;
+    /** During a rotation: its stage. */
+    stage?: RootRotationStage;
+    /** `root-cert.pem` of every cluster: the signing root, or both roots during a rotation. */
+    trustBundlePem: pulumi.Output<string>;
+}
+
+/**
+ * Creates the root of `ca` and, while `rootRotation` is set, the next root (docs/pki.md,
+ * "Replacing the root"). Both are children of `opts.parent`, named by `ca.name` and
+ * `rootRotation.next.name`: when the rotation is finished the next root's name becomes
+ * `ca.name`, so it keeps its resources and only the old root's go.
+ *
+ * `protect` follows the signing: the root that signs the intermediates is protected, the other
+ * is not. So an aborted `trustNext` can delete the next root, finishing after `issueFromNext` can
+ * delete the old one, and the engine refuses to delete the root in use (finishing straight from
+ * `trustNext`, or dropping the rotation during `issueFromNext`).
+ */
+export function createMeshRoots(
+    args: {
+        config: Pick<MeshConfig, "ca" | "rootRotation" | "intermediate">;
+        /** `caKeyPem`, for an imported `ca`. */
+        importedKeyPem?: pulumi.Input<string>;
+        /** `nextCaKeyPem`, for an imported next root. */
+        importedNextKeyPem?: pulumi.Input<string>;
+    },
+    opts: { parent: pulumi.Resource },
+): MeshRoots {
+    const { ca, rootRotation: rotation, intermediate } = args.config;
+    const retiring = rotation !== undefined && signingRoot(rotation.stage) === "next";
+    const current = new MeshRootCa(
+        ca.name,
+        { ca, intermediate, importedKeyPem: args.importedKeyPem, protect: !retiring },
+        { parent: opts.parent },
+    );
+    if (!rotation) {
+        return { signing: current, current, trustBundlePem: current.certPem };
+    }
+    const next = new MeshRootCa(
+        rotation.next.name,
+        {
+            ca: rotation.next,
+            intermediate,
+            importedKeyPem: args.importedNextKeyPem,
+            // Protected once it signs; until then an aborted rotation may delete it.
+            protect: retiring,
+            configPaths: { ca: "rootRotation.next", key: "nextCaKeyPem" },
+        },
+        { parent: opts.parent },
+    );
+    const trustBundlePem = pulumi
+        .all([current.certPem, next.certPem])
+        .apply(([c, n]) => rootRotationPems(c, { stage: rotation.stage, nextRootPem: n }).trustBundlePem);
+    return { signing: retiring ? next : current, current, next, stage: rotation.stage, trustBundlePem };
 }
 
 /**

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { ConfigProblem, ConfigValidationError, MeshConfig } from "./config";
+import { CaConfig, ConfigProblem, ConfigValidationError, MeshConfig } from "./config";
 import { MeshConfigChecks, validateMeshConfig } from "./config-validation";
 import { valueOverrideProblems } from "./istio-values";
 import { resolveClusterAccess } from "./kubeconfig";
@@ -54,28 +54,40 @@ export function loadProgramInputs(
     if (!config) throw new ConfigValidationError(problems);
 
     const all: ConfigProblem[] = [];
-    const caKeyPem = typeof raw.caKeyPem === "string" ? raw.caKeyPem : undefined;
+    // Pulumi.yaml declares caKeyPem with an empty default so that it stays optional: empty = unset.
+    const caKeyPem = typeof raw.caKeyPem === "string" && raw.caKeyPem !== "" ? raw.caKeyPem : undefined;
+    const nextCaKeyPem = typeof raw.nextCaKeyPem === "string" && raw.nextCaKeyPem ? raw.nextCaKeyPem : undefined;
     let meshConfig: MeshConfig = config;
-    if (config.ca.mode === "import" && caKeyPem !== undefined) {
+    const importRoot = (ca: CaConfig, keyPem: string, paths: { ca: string; key: string }): CaConfig => {
         try {
-            const { pem, path } = importedRootCertPem(config.ca, environment.readFile);
+            const { pem, path } = importedRootCertPem(ca, environment.readFile, paths.ca);
             all.push(
-                ...validateImportedRoot(pem, caKeyPem, {
+                ...validateImportedRoot(pem, keyPem, {
                     intermediateValidityDays: config.intermediate.validityDays,
                     now: environment.now,
                     certPath: path,
+                    keyPath: paths.key,
                 }),
             );
             // The component then uses the PEM it was given instead of reading the file again.
-            meshConfig = { ...config, ca: { ...config.ca, certPem: pem, certFile: undefined } };
+            return { ...ca, certPem: pem, certFile: undefined };
         } catch (err) {
             const cause = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
             all.push({
-                path: "ca.certFile",
-                message: `cannot read ${config.ca.certFile}: ${cause}.`,
-                fix: "point ca.certFile at the root certificate PEM, or paste the PEM into ca.certPem.",
+                path: `${paths.ca}.certFile`,
+                message: `cannot read ${ca.certFile}: ${cause}.`,
+                fix: `point ${paths.ca}.certFile at the root certificate PEM, or paste the PEM into ${paths.ca}.certPem.`,
             });
+            return ca;
         }
+    };
+    if (config.ca.mode === "import" && caKeyPem !== undefined) {
+        meshConfig = { ...meshConfig, ca: importRoot(config.ca, caKeyPem, { ca: "ca", key: "caKeyPem" }) };
+    }
+    const rotation = config.rootRotation;
+    if (rotation?.next.mode === "import" && nextCaKeyPem !== undefined) {
+        const next = importRoot(rotation.next, nextCaKeyPem, { ca: "rootRotation.next", key: "nextCaKeyPem" });
+        meshConfig = { ...meshConfig, rootRotation: { ...rotation, next } };
     }
 
     const secretKubeconfigs = isStringMap(raw.kubeconfigs) ? raw.kubeconfigs : undefined;
@@ -103,6 +115,7 @@ export function loadProgramInputs(
         plan: buildMeshPlan(meshConfig),
         access,
         importedRootKeyPem: caKeyPem !== undefined ? pulumi.secret(caKeyPem) : undefined,
+        importedNextRootKeyPem: nextCaKeyPem !== undefined ? pulumi.secret(nextCaKeyPem) : undefined,
     };
 }
 
