@@ -155,11 +155,14 @@ export function signingRoot(stage: RootRotationStage | undefined): "current" | "
  * trust bundle for `root-cert.pem`.
  *
  * istiod reads every certificate of `root-cert.pem` into its trust pool and hands the whole file
- * to workloads as their trust bundle, so several roots are simply concatenated PEMs. With
- * `ISTIO_MULTIROOT_MESH=true` it takes a changed `root-cert.pem` without a restart when one
- * bundle's set of certificates contains the other's, which holds for every step here: current →
- * current+next → next+current (the same set) → next. The signing root comes first, so tools
- * that read only the first certificate (`openssl x509`) show the root in use.
+ * to workloads as their trust bundle, so several roots are simply concatenated PEMs. The bundle
+ * is the current root followed by the next one in both stages, byte for byte: from
+ * `issueFromNext` on istiod must take the new signing certificate without a restart, which it
+ * does when `root-cert.pem` is unchanged. When it does change (adding the next root, dropping the
+ * current one), istiod with `ISTIO_MULTIROOT_MESH=true` accepts it only if one file contains the
+ * other: as bytes up to Istio 1.29, as sets of certificates from 1.30
+ * (pilot/pkg/bootstrap/istio_ca.go). current → current+next → next satisfies both; a reordered
+ * bundle would satisfy only the latter.
  */
 export function rootRotationPems(
     currentRootPem: string,
@@ -168,9 +171,7 @@ export function rootRotationPems(
     const current = withTrailingNewline(currentRootPem);
     if (!rotation) return { signingRootPem: current, trustBundlePem: current };
     const next = withTrailingNewline(rotation.nextRootPem);
-    return signingRoot(rotation.stage) === "next"
-        ? { signingRootPem: next, trustBundlePem: next + current }
-        : { signingRootPem: current, trustBundlePem: current + next };
+    return { signingRootPem: signingRoot(rotation.stage) === "next" ? next : current, trustBundlePem: current + next };
 }
 
 /** What `pulumi stack output` shows about a root replacement in progress. */

@@ -224,9 +224,9 @@ describe("trust bundle and cacerts per stage (pure)", () => {
         assert.equal(signingRoot("trustNext"), "current");
     });
 
-    test("issueFromNext: the next root signs; the bundle is next then current", () => {
+    test("issueFromNext: the next root signs; the bundle stays current then next, byte for byte", () => {
         const pems = rootRotationPems(current, { stage: "issueFromNext", nextRootPem: next });
-        assert.deepEqual(pems, { signingRootPem: next, trustBundlePem: `${next}${current}\n` });
+        assert.deepEqual(pems, { signingRootPem: next, trustBundlePem: `${current}\n${next}` });
         assert.equal(signingRoot("issueFromNext"), "next");
     });
 
@@ -255,8 +255,8 @@ describe("trust bundle and cacerts per stage (pure)", () => {
         );
         assert.equal(summary.current.fingerprintSha256, certificateSummary(a.certPem).fingerprintSha256);
         assert.deepEqual(summary.trustBundle, [
-            certificateSummary(b.certPem).fingerprintSha256,
             certificateSummary(a.certPem).fingerprintSha256,
+            certificateSummary(b.certPem).fingerprintSha256,
         ]);
     });
 
@@ -622,10 +622,25 @@ describe("stage transitions (plan diffs under mocks, stable tls answers)", () =>
         assert.equal(i.stage, "issueFromNext");
         assert.equal(i.signingRoot, "next");
         assert.equal(stepRuns.issueFromNext.fingerprint, i.next.fingerprintSha256);
-        assert.deepEqual(i.trustBundle, [i.next.fingerprintSha256, i.current.fingerprintSha256]);
+        assert.deepEqual(i.trustBundle, [i.current.fingerprintSha256, i.next.fingerprintSha256]);
         assert.deepEqual([i.current, i.next], [t.current, t.next]);
         assert.equal(stepRuns.finished.rotation, undefined);
         assert.equal(stepRuns.finished.fingerprint, i.next.fingerprintSha256, "the new root is kept, not replaced");
+    });
+
+    test("istiod can take every root-cert.pem change without a restart of its own (Istio 1.24 to 1.30 rules)", () => {
+        // With ISTIO_MULTIROOT_MESH, istiod accepts a changed root-cert.pem only when one file contains
+        // the other: as bytes up to 1.29, as certificate sets from 1.30. Unchanged is always fine.
+        const order: Step[] = ["before", "trustNext", "issueFromNext", "finished"];
+        for (const c of PRIMARIES) {
+            for (let k = 1; k < order.length; k++) {
+                const a = cacerts(runs[order[k - 1]], c)["root-cert.pem"];
+                const b = cacerts(runs[order[k]], c)["root-cert.pem"];
+                assert.ok(a.includes(b) || b.includes(a), `${c}: ${order[k - 1]} → ${order[k]}`);
+            }
+            const trust = cacerts(runs.trustNext, c)["root-cert.pem"];
+            assert.equal(cacerts(runs.issueFromNext, c)["root-cert.pem"], trust, "issueFromNext changes no root");
+        }
     });
 
     test("the graphs of both stages pass the policy pack (cacerts consistency, intermediates within their root)", async () => {
@@ -672,7 +687,12 @@ describe("stage transitions (plan diffs under mocks, stable tls answers)", () =>
         const { current, next } = rootsOf();
         for (const c of PRIMARIES) {
             const data = cacerts(runs.issueFromNext, c);
-            assert.deepEqual(subjects(data["root-cert.pem"]), ["O = Istio, CN = Root CA 2", "O = Istio, CN = Root CA"]);
+            assert.equal(
+                data["root-cert.pem"],
+                cacerts(runs.trustNext, c)["root-cert.pem"],
+                "unchanged since trustNext",
+            );
+            assert.deepEqual(subjects(data["root-cert.pem"]), ["O = Istio, CN = Root CA", "O = Istio, CN = Root CA 2"]);
             assert.deepEqual(subjects(data["cert-chain.pem"]), [
                 `L = ${c}, O = Istio, CN = Intermediate CA`,
                 "O = Istio, CN = Root CA 2",
@@ -744,8 +764,8 @@ describe("an imported next root", () => {
             const secret = resources.find((r) => r.name === `${c}-cacerts`)!;
             const data = secret.inputs.stringData as Record<string, string>;
             assert.deepEqual(subjects(data["root-cert.pem"]), [
-                "O = Example Corp, CN = Corp Root 2",
                 "O = Istio, CN = Root CA",
+                "O = Example Corp, CN = Corp Root 2",
             ]);
             assert.ok(verifies(imported.certPem, data["ca-cert.pem"]), "the intermediate chains to the imported root");
             assert.ok(!Object.values(data).join("").includes(imported.keyPem.trim()), "the root key is in no cluster");
