@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import { formatConfigProblems, MeshConfig } from "../components/config";
 import { validateMeshConfig } from "../components/config-validation";
 import { MockOptions, RecordedResource } from "./harness";
-import { meshResources, PlanDiff } from "./plan-diff";
+import { diffResources, meshResources, PlanDiff } from "./plan-diff";
 
 type Cluster = Record<string, unknown> & { name: string };
 
@@ -38,37 +38,9 @@ function resourcesOf(config: MeshConfig, options: MockOptions = {}): Promise<Map
     return runs.get(key)!;
 }
 
-function canonical(value: unknown): string {
-    return JSON.stringify(value, (_key, v: unknown) =>
-        v && typeof v === "object" && !Array.isArray(v)
-            ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-            : v,
-    );
-}
-
-/** Same comparison as test/plan-diff.ts, on runs that may be shared between tests. */
+/** Like planDiff, on runs that may be shared between tests. */
 async function diff(a: MeshConfig, b: MeshConfig, optionsA: MockOptions = {}, optionsB = optionsA): Promise<PlanDiff> {
-    const before = await resourcesOf(a, optionsA);
-    const after = await resourcesOf(b, optionsB);
-    const changed: Record<string, string[]> = {};
-    for (const [urn, r] of after) {
-        const old = before.get(urn);
-        if (!old) continue;
-        const keys = new Set([...Object.keys(old.inputs), ...Object.keys(r.inputs)]);
-        const differing = [...keys].filter((k) => canonical(old.inputs[k]) !== canonical(r.inputs[k])).sort();
-        if (differing.length > 0) changed[r.name] = differing;
-    }
-    return {
-        created: [...after.entries()]
-            .filter(([urn]) => !before.has(urn))
-            .map(([, r]) => r.name)
-            .sort(),
-        deleted: [...before.entries()]
-            .filter(([urn]) => !after.has(urn))
-            .map(([, r]) => r.name)
-            .sort(),
-        changed,
-    };
+    return diffResources(await resourcesOf(a, optionsA), await resourcesOf(b, optionsB));
 }
 
 const p1: Cluster = { name: "cluster1", network: "network1" };
