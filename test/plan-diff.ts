@@ -18,11 +18,27 @@ export interface PlanDiff {
     changed: Record<string, string[]>;
 }
 
+/**
+ * Runs of earlier diffs in this process, by config and options: with stable tls answers a run is
+ * a function of its inputs, and tests compare the same base config with many edits.
+ */
+const earlierRuns = new Map<string, Map<string, RecordedResource>>();
+
 /** Registers the mesh for one config and returns its resources by URN. */
 export async function meshResources(
     config: MeshConfig,
     options: MockOptions = {},
 ): Promise<Map<string, RecordedResource>> {
+    const memoizable = Object.values(options).every((v) => typeof v !== "function");
+    const key = memoizable ? canonical([config, options]) : undefined;
+    const earlier = key !== undefined ? earlierRuns.get(key) : undefined;
+    if (earlier) return earlier;
+    const byUrn = await registerMesh(config, options);
+    if (key !== undefined) earlierRuns.set(key, byUrn);
+    return byUrn;
+}
+
+async function registerMesh(config: MeshConfig, options: MockOptions): Promise<Map<string, RecordedResource>> {
     const plan = buildMeshPlan(config);
     const access = Object.fromEntries(
         config.clusters.map((c) => [c.name, { kubeconfig: `kubeconfig of ${c.name}`, apiServer: c.apiServer! }]),
