@@ -23,7 +23,12 @@ function runScenario(s: BenchScenario): ScenarioResult {
     const out = execFileSync(
         process.execPath,
         ["--import", "tsx", path.join(__dirname, "scenario.ts"), JSON.stringify(s)],
-        { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: "" } },
+        {
+            encoding: "utf8",
+            maxBuffer: 64 * 1024 * 1024,
+            // Keep the SDK's stack traces as a real `pulumi up` does (the test harness skips them).
+            env: { ...process.env, NODE_OPTIONS: "", MESH_TEST_STACKS: "1" },
+        },
     );
     return JSON.parse(out.trim().split("\n").pop()!) as ScenarioResult;
 }
