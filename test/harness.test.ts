@@ -2,12 +2,8 @@
  * Tests of the shared mock harness itself: if these fail, every other mocked test is suspect.
  */
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as tls from "@pulumi/tls";
@@ -22,19 +18,10 @@ import {
     runUnderMocks,
     validateKubernetesObjects,
 } from "./harness";
+import { openssl, scratchDir } from "./openssl";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "harness-test-"));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function writeTmp(name: string, content: string): string {
-    const file = path.join(tmp, name);
-    fs.writeFileSync(file, content);
-    return file;
-}
-
-function openssl(...args: string[]): string {
-    return execFileSync("openssl", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
+const scratch = scratchDir("harness-test");
+const writeTmp = (name: string, content: string): string => scratch.write(content, name);
 
 /** A root and an intermediate made the way a program would make them. */
 function smallPki(algorithm: "RSA" | "ECDSA", maxPathLength: number) {
@@ -83,16 +70,16 @@ describe("tls answers use real cryptography", () => {
         const rootFile = writeTmp("rsa-root.pem", await promiseOf(result.root));
         const icaPem = await promiseOf(result.ica);
         const icaFile = writeTmp("rsa-ica.pem", icaPem);
-        assert.match(openssl("verify", "-CAfile", rootFile, icaFile), /: OK/);
+        assert.match(openssl(["verify", "-CAfile", rootFile, icaFile]), /: OK/);
 
-        const rootText = openssl("x509", "-in", rootFile, "-noout", "-text");
+        const rootText = openssl(["x509", "-in", rootFile, "-noout", "-text"]);
         assert.match(rootText, /Basic Constraints: critical\s+CA:TRUE\n/);
         assert.match(rootText, /Key Usage: critical\s+Digital Signature, Certificate Sign, CRL Sign/);
         assert.match(rootText, /Subject: O\s?=\s?Istio, CN\s?=\s?Root CA/);
         assert.match(rootText, /Public-Key: \(2048 bit\)/);
         assert.doesNotMatch(rootText, /Authority Key Identifier/, "self-signed: no AKI unless setAuthorityKeyId");
 
-        const icaText = openssl("x509", "-in", icaFile, "-noout", "-text");
+        const icaText = openssl(["x509", "-in", icaFile, "-noout", "-text"]);
         // maxPathLength 0 is dropped by the real provider: no pathlen constraint.
         assert.match(icaText, /Basic Constraints: critical\s+CA:TRUE\n/);
         assert.match(icaText, /DNS:istiod\.istio-system\.svc/);
@@ -119,8 +106,8 @@ describe("tls answers use real cryptography", () => {
         });
         const rootFile = writeTmp("ec-root.pem", await promiseOf(result.root));
         const icaFile = writeTmp("ec-ica.pem", await promiseOf(result.ica));
-        assert.match(openssl("verify", "-CAfile", rootFile, icaFile), /: OK/);
-        const icaText = openssl("x509", "-in", icaFile, "-noout", "-text");
+        assert.match(openssl(["verify", "-CAfile", rootFile, icaFile]), /: OK/);
+        const icaText = openssl(["x509", "-in", icaFile, "-noout", "-text"]);
         assert.match(icaText, /CA:TRUE, pathlen:2/);
         assert.match(icaText, /ecdsa-with-SHA256/);
         assert.match(icaText, /prime256v1/);
@@ -162,7 +149,7 @@ describe("tls answers use real cryptography", () => {
                 validityPeriodHours: 1,
             }).certPem;
         });
-        const text = openssl("x509", "-in", writeTmp("camel.pem", await promiseOf(result)), "-noout", "-text");
+        const text = openssl(["x509", "-in", writeTmp("camel.pem", await promiseOf(result)), "-noout", "-text"]);
         assert.match(text, /Key Usage: critical\s+Digital Signature\n/);
     });
 });

@@ -3,12 +3,10 @@
  * checked with openssl.
  */
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CaConfig, ConfigValidationError, IntermediateConfig } from "../components/config";
@@ -35,6 +33,7 @@ import {
     runUnderMocks,
     validateKubernetesObjects,
 } from "./harness";
+import { openssl, scratchDir } from "./openssl";
 
 const DEFAULT_CA: CaConfig = {
     name: "mesh-root",
@@ -49,19 +48,9 @@ const DEFAULT_CA: CaConfig = {
 const DEFAULT_INTERMEDIATE: IntermediateConfig = { validityDays: 730, earlyRenewalDays: 60 };
 const DAY = 86_400_000;
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pki-test-"));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-let fileCounter = 0;
-
-function writeTmp(content: string): string {
-    const file = path.join(tmp, `f${fileCounter++}.pem`);
-    fs.writeFileSync(file, content);
-    return file;
-}
-
-function openssl(args: string[], input?: string): string {
-    return execFileSync("openssl", args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
-}
+const scratch = scratchDir("pki-test");
+const tmp = scratch.dir;
+const writeTmp = scratch.write;
 
 function text(pem: string): string {
     return openssl(["x509", "-noout", "-text", "-in", writeTmp(pem)]);
@@ -96,8 +85,8 @@ function opensslRoot(opts: { ca: boolean; days: number; cn?: string; rsa?: boole
             "subjectKeyIdentifier = hash",
         ].join("\n"),
     );
-    const keyFile = path.join(tmp, `k${fileCounter++}.pem`);
-    const certFile = path.join(tmp, `c${fileCounter++}.pem`);
+    const keyFile = scratch.freshPath("k");
+    const certFile = scratch.freshPath("c");
     openssl([
         "req",
         "-x509",

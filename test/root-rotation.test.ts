@@ -5,11 +5,8 @@
  * stage checked with openssl, including the workload certificates that keep traffic up.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
@@ -32,24 +29,14 @@ import {
 import { loadProgramInputs } from "../components/program-inputs";
 import { policies } from "../policies/rules";
 import { promiseOf, RecordedResource, runUnderMocks } from "./harness";
+import { openssl, scratchDir } from "./openssl";
 import { diffResources, resourcesByUrn } from "./plan-diff";
 import { analyzeEach, analyzeStack, fromRecorded } from "./policy-driver";
 
 type Raw = Record<string, unknown>;
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "root-rotation-test-"));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-let fileCounter = 0;
-
-function writeTmp(content: string): string {
-    const file = path.join(tmp, `f${fileCounter++}.pem`);
-    fs.writeFileSync(file, content);
-    return file;
-}
-
-function openssl(args: string[]): string {
-    return execFileSync("openssl", args, { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
-}
+const scratch = scratchDir("root-rotation-test");
+const writeTmp = scratch.write;
 
 /** `openssl verify` of `certPem` against the roots in `caFile`, with optional untrusted intermediates. */
 function verifies(rootsPem: string, certPem: string, untrustedPem?: string): boolean {
@@ -73,8 +60,8 @@ function subjects(bundle: string): string[] {
 
 /** A self-signed EC root made by openssl, independent of the mocks. */
 function opensslRoot(cn: string): { certPem: string; keyPem: string } {
-    const keyFile = path.join(tmp, `k${fileCounter++}.pem`);
-    const certFile = path.join(tmp, `c${fileCounter++}.pem`);
+    const keyFile = scratch.freshPath("k");
+    const certFile = scratch.freshPath("c");
     openssl([
         "req",
         "-x509",
@@ -99,11 +86,13 @@ function opensslRoot(cn: string): { certPem: string; keyPem: string } {
     return { certPem: fs.readFileSync(certFile, "utf8"), keyPem: fs.readFileSync(keyFile, "utf8") };
 }
 
+let workloadSerial = 0;
+
 /** A workload certificate (as istiod issues them: SPIFFE URI, one day) signed by an intermediate. */
 function workloadCert(intermediate: { certPem: string; keyPem: string }, sa: string): string {
-    const keyFile = path.join(tmp, `k${fileCounter++}.pem`);
-    const csrFile = path.join(tmp, `r${fileCounter++}.pem`);
-    const certFile = path.join(tmp, `c${fileCounter++}.pem`);
+    const keyFile = scratch.freshPath("k");
+    const csrFile = scratch.freshPath("r");
+    const certFile = scratch.freshPath("c");
     const ext = writeTmp(
         [
             "[ext]",
@@ -133,7 +122,7 @@ function workloadCert(intermediate: { certPem: string; keyPem: string }, sa: str
         "-CAkey",
         writeTmp(intermediate.keyPem),
         "-set_serial",
-        String(fileCounter),
+        String(++workloadSerial),
         "-days",
         "1",
         "-extfile",
