@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
+import { anchorsOf } from "./markdown";
 
 const repoRoot = path.resolve(__dirname, "..");
 const docsDir = path.join(repoRoot, "docs");
@@ -15,21 +16,6 @@ const componentFiles = fs
     .readdirSync(path.join(repoRoot, "components"))
     .filter((f) => f.endsWith(".ts"))
     .sort();
-
-/** GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes. */
-function slug(heading: string): string {
-    return heading
-        .trim()
-        .toLowerCase()
-        .replace(/`/g, "")
-        .replace(/[^\p{L}\p{N}\s_-]/gu, "")
-        .replace(/\s/g, "-");
-}
-
-function anchorsOf(markdown: string): Set<string> {
-    const withoutCode = markdown.replace(/```[\s\S]*?```/g, "");
-    return new Set([...withoutCode.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => slug(m[1])));
-}
 
 describe("docs/architecture.md", () => {
     const doc = read("docs/architecture.md");

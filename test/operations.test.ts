@@ -12,6 +12,7 @@ import { formatConfigProblems, MeshConfig } from "../components/config";
 import { validateMeshConfig } from "../components/config-validation";
 import { MockOptions, RecordedResource } from "./harness";
 import { diffResources, meshResources, PlanDiff } from "./plan-diff";
+import { anchorsOf } from "./markdown";
 
 type Cluster = Record<string, unknown> & { name: string };
 
@@ -237,21 +238,6 @@ function engineUrns(resources: Map<string, RecordedResource>): Map<string, Recor
 /** Placeholders of the page, filled for the reference meshes (cluster1 serves cluster3, cluster2 is a primary). */
 function fill(text: string): string {
     return text.replaceAll("<stack>", "test").replaceAll("<cluster>", "cluster1").replaceAll("<other>", "cluster2");
-}
-
-/** GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes. */
-function slug(heading: string): string {
-    return heading
-        .trim()
-        .toLowerCase()
-        .replace(/`/g, "")
-        .replace(/[^\p{L}\p{N}\s_-]/gu, "")
-        .replace(/\s/g, "-");
-}
-
-function anchorsOf(markdown: string): Set<string> {
-    const withoutCode = markdown.replace(/```[\s\S]*?```/g, "");
-    return new Set([...withoutCode.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => slug(m[1])));
 }
 
 describe("docs/operations.md: quoted names, URNs, import file, errors and links", () => {
