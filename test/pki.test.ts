@@ -33,19 +33,11 @@ import {
     runUnderMocks,
     validateKubernetesObjects,
 } from "./harness";
+import { meshConfig } from "./istio-fixtures";
 import { openssl, scratchDir } from "./openssl";
 
-const DEFAULT_CA: CaConfig = {
-    name: "mesh-root",
-    mode: "generate",
-    keyAlgorithm: "RSA",
-    rsaBits: 4096,
-    ecdsaCurve: "P256",
-    validityDays: 3650,
-    organization: "Istio",
-    commonName: "Root CA",
-};
-const DEFAULT_INTERMEDIATE: IntermediateConfig = { validityDays: 730, earlyRenewalDays: 60 };
+const DEFAULT_CA: CaConfig = meshConfig([]).ca;
+const DEFAULT_INTERMEDIATE: IntermediateConfig = meshConfig([]).intermediate;
 const DAY = 86_400_000;
 
 const scratch = scratchDir("pki-test");
