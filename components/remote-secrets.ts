@@ -105,6 +105,22 @@ export interface RemoteSecretSource {
     tlsServerName?: pulumi.Input<string>;
     /** The source's reader credential (a {@link ClusterReaderToken} today). */
     reader: RemoteReaderCredential;
+    /**
+     * The source's kubeconfig ({@link remoteKubeconfig}), when the caller renders it once for every
+     * holder: it is the same in each, and a mesh of N clusters otherwise renders it N−1 times.
+     */
+    kubeconfig?: pulumi.Output<string>;
+}
+
+/** The kubeconfig a holder gets for `source`: its reader token, CA and API server. Secret. */
+export function remoteKubeconfig(source: Omit<RemoteSecretSource, "kubeconfig">): pulumi.Output<string> {
+    return pulumi.secret(
+        pulumi
+            .all([source.apiServer, source.tlsServerName, source.reader.token, source.reader.caData])
+            .apply(([server, tlsServerName, token, caData]) =>
+                renderRemoteKubeconfig({ clusterName: source.name, server, caData, token, tlsServerName }),
+            ),
+    );
 }
 
 export interface RemoteSecretsArgs {
@@ -143,13 +159,7 @@ export class RemoteSecrets extends pulumi.ComponentResource {
 
         this.kubeconfigs = {};
         for (const source of args.sources) {
-            this.kubeconfigs[source.name] = pulumi.secret(
-                pulumi
-                    .all([source.apiServer, source.tlsServerName, source.reader.token, source.reader.caData])
-                    .apply(([server, tlsServerName, token, caData]) =>
-                        renderRemoteKubeconfig({ clusterName: source.name, server, caData, token, tlsServerName }),
-                    ),
-            );
+            this.kubeconfigs[source.name] = source.kubeconfig ?? remoteKubeconfig(source);
         }
 
         this.secrets = [];
@@ -245,6 +255,12 @@ export function createMeshRemoteSecrets(
         );
     }
 
+    // One kubeconfig per watched cluster, shared by every holder.
+    const kubeconfigs: Record<string, pulumi.Output<string>> = {};
+    for (const [name, reader] of Object.entries(readers)) {
+        kubeconfigs[name] = remoteKubeconfig({ name, apiServer: clusterOf(name).apiServer, reader });
+    }
+
     const holders: Record<string, RemoteSecrets> = {};
     const secretsAbout: Record<string, k8s.core.v1.Secret[]> = {};
     for (const p of args.plan.clusters.filter((c) => c.remoteSecretSources.length > 0)) {
@@ -252,7 +268,7 @@ export function createMeshRemoteSecrets(
         const sources = p.remoteSecretSources.map((source) => {
             const reader = readers[source];
             if (!reader) throw new Error(`plan: ${p.name} watches ${source}, which has no reader token`);
-            return { name: source, apiServer: clusterOf(source).apiServer, reader };
+            return { name: source, apiServer: clusterOf(source).apiServer, reader, kubeconfig: kubeconfigs[source] };
         });
         const component = new RemoteSecrets(
             resourceName(p.name, "remote-secret-holder"),
