@@ -5,22 +5,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { MeshConfig } from "../components/config";
 import { validateMeshConfig } from "../components/config-validation";
-import { planDiff } from "./plan-diff";
+import { ClusterEntry, meshOf, planDiff } from "./plan-diff";
 
-type Cluster = Record<string, unknown> & { name: string };
+type Cluster = ClusterEntry;
 
-function mesh(clusters: Cluster[], overrides: Record<string, unknown> = {}): MeshConfig {
-    const { config, problems } = validateMeshConfig({
-        // ECDSA keeps the real-crypto mocks fast; the graph is the same for RSA.
-        ca: { keyAlgorithm: "ECDSA" },
-        clusters: clusters.map((c) => ({ apiServer: `https://api.${c.name}.example:6443`, ...c })),
-        ...overrides,
-    });
-    assert.ok(config, JSON.stringify(problems, null, 2));
-    return config;
-}
+const mesh = meshOf;
 
 const c1: Cluster = { name: "cluster1", network: "network1" };
 const c2: Cluster = { name: "cluster2", network: "network2" };

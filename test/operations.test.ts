@@ -11,25 +11,16 @@ import { describe, test } from "node:test";
 import { formatConfigProblems, MeshConfig } from "../components/config";
 import { validateMeshConfig } from "../components/config-validation";
 import { MockOptions, RecordedResource } from "./harness";
-import { diffResources, meshResources, PlanDiff } from "./plan-diff";
+import { ClusterEntry, diffResources, meshOf, meshResources, PlanDiff } from "./plan-diff";
 import { anchorsOf } from "./markdown";
 
-type Cluster = Record<string, unknown> & { name: string };
+type Cluster = ClusterEntry;
 
 const repoRoot = path.resolve(__dirname, "..");
 const docsDir = path.join(repoRoot, "docs");
 const doc = fs.readFileSync(path.join(docsDir, "operations.md"), "utf8");
 
-function mesh(clusters: Cluster[], overrides: Record<string, unknown> = {}): MeshConfig {
-    const { config, problems } = validateMeshConfig({
-        // ECDSA keeps the real-crypto mocks fast; the graph is the same for RSA.
-        ca: { keyAlgorithm: "ECDSA" },
-        clusters: clusters.map((c) => ({ apiServer: `https://api.${c.name}.example:6443`, ...c })),
-        ...overrides,
-    });
-    assert.ok(config, JSON.stringify(problems, null, 2));
-    return config;
-}
+const mesh = meshOf;
 
 // Each configuration is run under the mocks once per file: several flows share their "before".
 const runs = new Map<string, Promise<Map<string, RecordedResource>>>();

@@ -4,10 +4,30 @@
  * changed. tls answers are kept stable across the two runs, as the engine keeps unchanged
  * resources, so a difference in inputs is a real difference.
  */
+import assert from "node:assert/strict";
+
 import { MeshConfig } from "../components/config";
+import { validateMeshConfig } from "../components/config-validation";
 import { IstioMulticlusterMesh } from "../components/mesh";
 import { buildMeshPlan } from "../components/mesh-plan";
 import { MockOptions, RecordedResource, runUnderMocks } from "./harness";
+
+/** A cluster entry of the stack config, as a test writes it. */
+export type ClusterEntry = Record<string, unknown> & { name: string };
+
+/**
+ * A validated mesh config for plan-diff tests: each cluster gets an API server named after it,
+ * and keys are ECDSA (fast real-crypto mocks; the graph is the same for RSA).
+ */
+export function meshOf(clusters: ClusterEntry[], overrides: Record<string, unknown> = {}): MeshConfig {
+    const { config, problems } = validateMeshConfig({
+        ca: { keyAlgorithm: "ECDSA" },
+        clusters: clusters.map((c) => ({ apiServer: `https://api.${c.name}.example:6443`, ...c })),
+        ...overrides,
+    });
+    assert.ok(config, JSON.stringify(problems, null, 2));
+    return config;
+}
 
 export interface PlanDiff {
     /** Resource names (not URNs, for readable assertions) present only in B. */
