@@ -32,3 +32,51 @@ export function scratchDir(prefix: string) {
         },
     };
 }
+
+export type Scratch = ReturnType<typeof scratchDir>;
+
+export interface SelfSignedOptions {
+    /** A CA certificate (critical CA:TRUE, certificate and CRL signing) or a leaf. */
+    ca: boolean;
+    days: number;
+    /** Subject CN (O is always Example Corp). Default `Example Root`. */
+    cn?: string;
+    /** RSA-2048 instead of EC P-256 (RSA key generation is slow; use it only where it matters). */
+    rsa?: boolean;
+}
+
+/** A self-signed certificate and its key made by openssl, independent of the mocks. */
+export function selfSignedByOpenssl(scratch: Scratch, opts: SelfSignedOptions): { certPem: string; keyPem: string } {
+    const cnf = scratch.write(
+        [
+            "[req]",
+            "distinguished_name = dn",
+            "x509_extensions = ext",
+            "prompt = no",
+            "[dn]",
+            "O = Example Corp",
+            `CN = ${opts.cn ?? "Example Root"}`,
+            "[ext]",
+            `basicConstraints = critical,CA:${opts.ca ? "TRUE" : "FALSE"}`,
+            `keyUsage = critical,${opts.ca ? "keyCertSign,cRLSign," : ""}digitalSignature`,
+            "subjectKeyIdentifier = hash",
+        ].join("\n"),
+    );
+    const keyFile = scratch.freshPath("k");
+    const certFile = scratch.freshPath("c");
+    openssl([
+        "req",
+        "-x509",
+        ...(opts.rsa ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+        "-nodes",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        "-days",
+        String(opts.days),
+        "-config",
+        cnf,
+    ]);
+    return { certPem: fs.readFileSync(certFile, "utf8"), keyPem: fs.readFileSync(keyFile, "utf8") };
+}

@@ -34,7 +34,7 @@ import {
     validateKubernetesObjects,
 } from "./harness";
 import { meshConfig } from "./istio-fixtures";
-import { openssl, scratchDir } from "./openssl";
+import { openssl, scratchDir, selfSignedByOpenssl, SelfSignedOptions } from "./openssl";
 
 const DEFAULT_CA: CaConfig = meshConfig([]).ca;
 const DEFAULT_INTERMEDIATE: IntermediateConfig = meshConfig([]).intermediate;
@@ -57,45 +57,7 @@ function validityDays(pem: string): number {
     return (Date.parse(c.validTo) - Date.parse(c.validFrom)) / DAY;
 }
 
-/** A self-signed certificate and key made by openssl, independent of the mocks. */
-function opensslRoot(opts: { ca: boolean; days: number; cn?: string; rsa?: boolean }): {
-    certPem: string;
-    keyPem: string;
-} {
-    const cnf = writeTmp(
-        [
-            "[req]",
-            "distinguished_name = dn",
-            "x509_extensions = ext",
-            "prompt = no",
-            "[dn]",
-            "O = Example Corp",
-            `CN = ${opts.cn ?? "Example Root"}`,
-            "[ext]",
-            `basicConstraints = critical,CA:${opts.ca ? "TRUE" : "FALSE"}`,
-            `keyUsage = critical,${opts.ca ? "keyCertSign,cRLSign," : ""}digitalSignature`,
-            "subjectKeyIdentifier = hash",
-        ].join("\n"),
-    );
-    const keyFile = scratch.freshPath("k");
-    const certFile = scratch.freshPath("c");
-    openssl([
-        "req",
-        "-x509",
-        // EC unless RSA is asked for: RSA key generation is slow and these tests run often.
-        ...(opts.rsa ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
-        "-nodes",
-        "-keyout",
-        keyFile,
-        "-out",
-        certFile,
-        "-days",
-        String(opts.days),
-        "-config",
-        cnf,
-    ]);
-    return { certPem: fs.readFileSync(certFile, "utf8"), keyPem: fs.readFileSync(keyFile, "utf8") };
-}
+const opensslRoot = (opts: SelfSignedOptions) => selfSignedByOpenssl(scratch, opts);
 
 /** What a program does for a mesh: one root, one intermediate and cacerts Secret per cluster. */
 function meshPki(

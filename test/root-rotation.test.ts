@@ -29,7 +29,7 @@ import {
 import { loadProgramInputs } from "../components/program-inputs";
 import { policies } from "../policies/rules";
 import { promiseOf, RecordedResource, runUnderMocks } from "./harness";
-import { openssl, scratchDir } from "./openssl";
+import { openssl, scratchDir, selfSignedByOpenssl } from "./openssl";
 import { diffResources, resourcesByUrn } from "./plan-diff";
 import { analyzeEach, analyzeStack, fromRecorded } from "./policy-driver";
 
@@ -59,32 +59,7 @@ function subjects(bundle: string): string[] {
 }
 
 /** A self-signed EC root made by openssl, independent of the mocks. */
-function opensslRoot(cn: string): { certPem: string; keyPem: string } {
-    const keyFile = scratch.freshPath("k");
-    const certFile = scratch.freshPath("c");
-    openssl([
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        keyFile,
-        "-out",
-        certFile,
-        "-days",
-        "3650",
-        "-subj",
-        `/O=Example Corp/CN=${cn}`,
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-    ]);
-    return { certPem: fs.readFileSync(certFile, "utf8"), keyPem: fs.readFileSync(keyFile, "utf8") };
-}
+const opensslRoot = (cn: string) => selfSignedByOpenssl(scratch, { ca: true, days: 3650, cn });
 
 let workloadSerial = 0;
 
