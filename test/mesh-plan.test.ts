@@ -15,6 +15,22 @@ const cluster = (p: MeshPlan, name: string): ClusterPlan => {
     return c;
 };
 
+/** The seed documents' setup: two primaries on two networks, NodePort gateways at fixed node addresses. */
+const seedSetup = (): Raw => ({
+    clusters: [
+        {
+            name: "cluster1",
+            network: "network1",
+            eastWestGateway: { serviceType: "NodePort", address: "10.20.144.83", nodePort: 31674 },
+        },
+        {
+            name: "cluster2",
+            network: "network2",
+            eastWestGateway: { serviceType: "NodePort", address: "10.20.144.165", nodePort: 32361 },
+        },
+    ],
+});
+
 describe("mesh plan: the four models and mixed meshes", () => {
     it("multi-primary, single network: no gateways, remote secrets both ways", () => {
         const p = plan({ clusters: [{ name: "cluster1" }, { name: "cluster2" }] });
@@ -44,20 +60,7 @@ describe("mesh plan: the four models and mixed meshes", () => {
     });
 
     it("multi-primary, multi-network (the seed setup): NodePort gateways advertised in meshNetworks", () => {
-        const p = plan({
-            clusters: [
-                {
-                    name: "cluster1",
-                    network: "network1",
-                    eastWestGateway: { serviceType: "NodePort", address: "10.20.144.83", nodePort: 31674 },
-                },
-                {
-                    name: "cluster2",
-                    network: "network2",
-                    eastWestGateway: { serviceType: "NodePort", address: "10.20.144.165", nodePort: 32361 },
-                },
-            ],
-        });
+        const p = plan(seedSetup());
         assert.equal(p.controlPlaneModel, "multi-primary");
         assert.equal(p.networkModel, "multi-network");
         for (const c of p.clusters) {
@@ -189,23 +192,8 @@ describe("mesh plan: the four models and mixed meshes", () => {
 });
 
 describe("resource counts", () => {
-    const seed = (): Raw => ({
-        clusters: [
-            {
-                name: "cluster1",
-                network: "network1",
-                eastWestGateway: { serviceType: "NodePort", address: "10.20.144.83", nodePort: 31674 },
-            },
-            {
-                name: "cluster2",
-                network: "network2",
-                eastWestGateway: { serviceType: "NodePort", address: "10.20.144.165", nodePort: 32361 },
-            },
-        ],
-    });
-
     it("counts the seed setup", () => {
-        const config = parseMeshConfig(seed());
+        const config = parseMeshConfig(seedSetup());
         const counts = countPlanResources(buildMeshPlan(config), config);
         assert.deepEqual(counts.clusters[0], {
             cluster: "cluster1",
@@ -242,7 +230,7 @@ describe("resource counts", () => {
     });
 
     it("prints the table, waves and meshNetworks", () => {
-        const config = parseMeshConfig(seed());
+        const config = parseMeshConfig(seedSetup());
         const text = formatPlanReport(buildMeshPlan(config), config, { source: "Pulumi.dev.yaml" });
         assert.match(text, /Model: +multi-primary, multi-network \(2 clusters, 2 networks\)/);
         assert.match(
