@@ -17,7 +17,7 @@ import { resolveClusterAccess } from "./kubeconfig";
 import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";
 import { buildMeshPlan } from "./mesh-plan";
 import { importedRootCertPem, validateImportedRoot } from "./pki-spec";
-import { RawStackConfig } from "./stack-config";
+import { RawStackConfig, secretKubeconfigsOf } from "./stack-config";
 
 /** Checks other modules contribute to config validation, run after defaults are applied. */
 export const PROGRAM_CONFIG_CHECKS: MeshConfigChecks = [valueOverrideProblems];
@@ -54,9 +54,8 @@ export function loadProgramInputs(
     if (!config) throw new ConfigValidationError(problems);
 
     const all: ConfigProblem[] = [];
-    // Pulumi.yaml declares caKeyPem with an empty default so that it stays optional: empty = unset.
-    const caKeyPem = typeof raw.caKeyPem === "string" && raw.caKeyPem !== "" ? raw.caKeyPem : undefined;
-    const nextCaKeyPem = typeof raw.nextCaKeyPem === "string" && raw.nextCaKeyPem ? raw.nextCaKeyPem : undefined;
+    const caKeyPem = optionalString(raw.caKeyPem);
+    const nextCaKeyPem = optionalString(raw.nextCaKeyPem);
     let meshConfig: MeshConfig = config;
     const importRoot = (ca: CaConfig, keyPem: string, paths: { ca: string; key: string }): CaConfig => {
         try {
@@ -90,11 +89,10 @@ export function loadProgramInputs(
         meshConfig = { ...meshConfig, rootRotation: { ...rotation, next } };
     }
 
-    const secretKubeconfigs = isStringMap(raw.kubeconfigs) ? raw.kubeconfigs : undefined;
     const resolved = resolveClusterAccess(config.clusters, {
         env: environment.env,
         readFile: environment.readFile,
-        secretKubeconfigs,
+        secretKubeconfigs: secretKubeconfigsOf(raw),
         cwd: environment.cwd,
     });
     all.push(...resolved.problems);
@@ -119,6 +117,7 @@ export function loadProgramInputs(
     };
 }
 
-function isStringMap(v: unknown): v is Record<string, string> {
-    return typeof v === "object" && v !== null && Object.values(v).every((x) => typeof x === "string");
+/** Pulumi.yaml gives the optional secret keys an empty default (so they stay optional): empty = unset. */
+function optionalString(value: unknown): string | undefined {
+    return typeof value === "string" && value !== "" ? value : undefined;
 }
