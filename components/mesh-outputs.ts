@@ -62,7 +62,9 @@ export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticl
                 return [
                     cluster.name,
                     {
-                        ...{ role: cluster.role, network: cluster.network, controlPlane: cluster.controlPlane },
+                        role: cluster.role,
+                        network: cluster.network,
+                        controlPlane: cluster.controlPlane,
                         istio,
                         apiServer: access[cluster.name].apiServer,
                         remoteSecretsHeld: cluster.remoteSecretSources,
