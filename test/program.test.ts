@@ -14,6 +14,7 @@ import * as yaml from "js-yaml";
 
 import { ConfigValidationError } from "../components/config";
 import { loadProgramInputs, ProgramEnvironment } from "../components/program-inputs";
+import { FULL_STACK_TRACES_ENV } from "../components/sdk-stack-traces";
 import { readStackConfigFile } from "../components/stack-config";
 import { find, ofType, promiseOf, RecordedResource, runUnderMocks, validateKubernetesObjects } from "./harness";
 
@@ -38,9 +39,10 @@ function multiconf(contexts: Record<string, string>): string {
 
 describe("index.ts with Pulumi.dev.yaml", () => {
     let home: string;
-    let saved: { HOME?: string; KUBECONFIG?: string };
+    let saved: Record<string, string | undefined>;
     let resources: RecordedResource[];
     let program: Record<string, unknown>;
+    let stackTraceLimitAfterProgram: number | undefined;
 
     before(async () => {
         home = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-home-"));
@@ -52,24 +54,45 @@ describe("index.ts with Pulumi.dev.yaml", () => {
                 "kubernetes-admin83@kubernetes": "https://10.20.144.83:6443",
             }),
         );
-        saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG };
+        saved = {
+            HOME: process.env.HOME,
+            KUBECONFIG: process.env.KUBECONFIG,
+            [FULL_STACK_TRACES_ENV]: process.env[FULL_STACK_TRACES_ENV],
+            PULUMI_DEBUG_PROMISE_LEAKS: process.env.PULUMI_DEBUG_PROMISE_LEAKS,
+        };
         process.env.HOME = home;
         delete process.env.KUBECONFIG;
+        delete process.env[FULL_STACK_TRACES_ENV];
+        delete process.env.PULUMI_DEBUG_PROMISE_LEAKS;
         const { raw } = readStackConfigFile(path.join(__dirname, "..", "Pulumi.dev.yaml"));
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const run = await runUnderMocks(() => require("../index") as Record<string, unknown>, {
-            // The dev stack as it is, but with 2048-bit keys: the mock makes real keys, and three
-            // RSA-4096 keys were the slowest part of the suite. Key sizes are the PKI tests' job.
-            config: { ...raw, ca: { rsaBits: 2048 } },
-            stack: "dev",
-        });
+        const run = await runUnderMocks(
+            () => {
+                // The harness may have set its own limit; start from Node's default to see the program's.
+                Error.stackTraceLimit = 10;
+                const exported = require("../index") as Record<string, unknown>; // eslint-disable-line @typescript-eslint/no-require-imports
+                stackTraceLimitAfterProgram = Error.stackTraceLimit;
+                return exported;
+            },
+            {
+                // The dev stack as it is, but with 2048-bit keys: the mock makes real keys, and three
+                // RSA-4096 keys were the slowest part of the suite. Key sizes are the PKI tests' job.
+                config: { ...raw, ca: { rsaBits: 2048 } },
+                stack: "dev",
+            },
+        );
         resources = run.resources;
         program = run.result;
     });
     after(() => {
         process.env.HOME = saved.HOME;
-        if (saved.KUBECONFIG !== undefined) process.env.KUBECONFIG = saved.KUBECONFIG;
+        for (const key of ["KUBECONFIG", FULL_STACK_TRACES_ENV, "PULUMI_DEBUG_PROMISE_LEAKS"]) {
+            if (saved[key] !== undefined) process.env[key] = saved[key];
+        }
         fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    test("turns off the SDK's per-promise stack traces before it builds the mesh", () => {
+        assert.equal(stackTraceLimitAfterProgram, 0);
     });
 
     test("every Kubernetes object goes to an explicit cluster provider and is schema-valid", async () => {

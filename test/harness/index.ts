@@ -88,6 +88,11 @@ function providerInfo(type: string, provider: string): Pick<RecordedResource, "p
         : { providerName };
 }
 
+function sourcePositionOf(req: Any): RecordedResource["sourcePosition"] {
+    const pos = req.getSourceposition();
+    return pos ? { uri: pos.getUri(), line: pos.getLine() } : undefined;
+}
+
 /* Run state. One run at a time: Pulumi's runtime state is process-global. */
 let records: RecordedResource[] = [];
 let options: MockOptions = {};
@@ -280,6 +285,7 @@ function instrumentMonitor(): void {
             ignoreChanges: req.getIgnorechangesList(),
             deleteBeforeReplace: req.getDeletebeforereplace() === true,
             retainOnDelete: req.getRetainondelete() === true,
+            sourcePosition: sourcePositionOf(req),
         };
         record(rec);
         return register(req, (err: Any, resp: Any) => {
@@ -312,6 +318,7 @@ function instrumentMonitor(): void {
             deleteBeforeReplace: false,
             retainOnDelete: false,
             readId: req.getId(),
+            sourcePosition: sourcePositionOf(req),
         };
         record(rec);
         return read(req, (err: Any, resp: Any) => {

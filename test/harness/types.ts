@@ -30,6 +30,8 @@ export interface RecordedResource {
     retainOnDelete: boolean;
     /** Set for `.get()` reads: the id that was read. */
     readId?: string;
+    /** Where the program constructed the resource, as the SDK reports it to the engine. */
+    sourcePosition?: { uri: string; line: number };
 }
 
 /** Options of one mocked run. */
