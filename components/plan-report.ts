@@ -4,6 +4,7 @@
  */
 import { EastWestGatewayConfig, MeshConfig } from "./config";
 import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./mesh-plan";
+import { remoteSecretLayoutAdvice } from "./remote-secrets-manifest";
 
 /** Estimated Pulumi resources the program registers for one cluster (components not counted). */
 export interface ClusterResourceCounts {
@@ -202,6 +203,8 @@ export function formatPlanReport(plan: MeshPlan, config: MeshConfig, options: Re
         `  PKI (tls): ${counts.pki.root} root + ${counts.pki.intermediates} intermediate = ${counts.pki.total}`,
         `  Total: ${counts.total}${config.verify ? " (plus the verification workloads: verify is on)" : ""}`,
     );
+    const advice = remoteSecretLayoutAdvice(plan.remoteSecretPairs, config.remoteSecrets.layout);
+    if (advice) out.push("", `Advice: ${advice}`);
     return out.join("\n");
 }
 
@@ -238,5 +241,6 @@ export function planToJson(plan: MeshPlan, config: MeshConfig, options: ReportOp
         remoteSecretPairs: plan.remoteSecretPairs,
         waves: plan.waves,
         resourceCounts: countPlanResources(plan, config),
+        advice: [remoteSecretLayoutAdvice(plan.remoteSecretPairs, config.remoteSecrets.layout)].filter(Boolean),
     };
 }

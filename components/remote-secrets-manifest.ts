@@ -209,6 +209,32 @@ export function planRemoteSecrets(
     }
 }
 
+/**
+ * From how many per-source Secrets {@link remoteSecretLayoutAdvice} suggests `perHolder`: about a
+ * 15-cluster multi-primary mesh (210), where the Secrets start to outnumber every other resource
+ * and cost the program more than the rest of the mesh (README, "Performance").
+ */
+export const PER_SOURCE_ADVICE_THRESHOLD = 200;
+
+/**
+ * A suggestion to switch to `perHolder` when `perSource` makes {@link PER_SOURCE_ADVICE_THRESHOLD}
+ * Secrets or more; `undefined` otherwise. Shown by `npm run plan` and warned on every run.
+ */
+export function remoteSecretLayoutAdvice(
+    pairs: readonly { holder: string; source: string }[],
+    layout: RemoteSecretLayout,
+): string | undefined {
+    if (layout !== "perSource" || pairs.length < PER_SOURCE_ADVICE_THRESHOLD) return undefined;
+    const holders = new Set(pairs.map((p) => p.holder)).size;
+    return (
+        `remoteSecrets.layout is perSource: ${pairs.length} remote Secrets, one per watched cluster in each ` +
+        `primary, each a resource that every preview registers and diffs (their number grows with the square ` +
+        `of the mesh). remoteSecrets.layout: perHolder carries the same kubeconfigs in ${holders} ` +
+        `Secret${holders === 1 ? "" : "s"}, one per primary (README, "Which remote-secret layout"). ` +
+        `Switching replaces the Secrets; restart istiod afterwards (docs/security.md).`
+    );
+}
+
 /** Holder → its source clusters, from the plan's `remoteSecretPairs` (holders without sources absent). */
 export function remoteSecretSourcesByHolder(
     pairs: readonly { holder: string; source: string }[],

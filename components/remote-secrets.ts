@@ -23,6 +23,7 @@ import {
     planRemoteSecrets,
     readerTokenSecretManifest,
     remoteSecretData,
+    remoteSecretLayoutAdvice,
     remoteSecretMetadata,
     renderRemoteKubeconfig,
 } from "./remote-secrets-manifest";
@@ -239,6 +240,8 @@ export function createMeshRemoteSecrets(
     if (args.settings.tokenMode !== "serviceAccountTokenSecret") {
         throw new Error(`remoteSecrets.tokenMode ${JSON.stringify(args.settings.tokenMode)} is not supported`);
     }
+    const advice = remoteSecretLayoutAdvice(args.plan.remoteSecretPairs, args.settings.layout);
+    if (advice) pulumi.log.warn(advice, opts?.parent);
     const clusterOf = (name: string): MeshRemoteSecretsCluster => {
         const c = args.clusters[name];
         if (!c) throw new Error(`createMeshRemoteSecrets: no provider/apiServer given for cluster ${name}`);

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { MeshConfig } from "../components/config";
 import { parseMeshConfig, validateMeshConfig } from "../components/config-validation";
 import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/mesh-plan";
-import { countPlanResources, describeGatewayExposure, formatPlanReport } from "../components/plan-report";
+import { countPlanResources, describeGatewayExposure, formatPlanReport, planToJson } from "../components/plan-report";
 
 type Raw = Record<string, unknown>;
 
@@ -241,6 +241,29 @@ describe("resource counts", () => {
         assert.match(text, /Deployment waves:\n {2}1\. /);
         assert.match(text, /Total: 26/);
         assert.match(text, /\(from kubeconfig\)/);
+    });
+
+    it("advises perHolder once the per-source remote Secrets reach the threshold, in text and JSON", () => {
+        const mesh = (n: number, layout: string) =>
+            parseMeshConfig({
+                remoteSecrets: { layout },
+                clusters: Array.from({ length: n }, (_, i) => ({
+                    name: `c${i + 1}`,
+                    network: `n${i + 1}`,
+                    apiServer: `https://10.0.0.${i + 1}:6443`,
+                })),
+            });
+        const report = (config: MeshConfig) => {
+            const plan = buildMeshPlan(config);
+            return { text: formatPlanReport(plan, config), json: planToJson(plan, config) };
+        };
+        const big = report(mesh(15, "perSource"));
+        assert.match(big.text, /\nAdvice: remoteSecrets\.layout is perSource: 210 remote Secrets/);
+        assert.equal((big.json.advice as string[]).length, 1);
+        for (const quiet of [report(mesh(14, "perSource")), report(mesh(15, "perHolder"))]) {
+            assert.doesNotMatch(quiet.text, /Advice:/);
+            assert.deepEqual(quiet.json.advice, []);
+        }
     });
 });
 

@@ -12,10 +12,12 @@ import { ISTIO_NAMESPACE, providerResourceName, resourceName } from "../componen
 import { MeshRemoteSecrets, createMeshRemoteSecrets } from "../components/remote-secrets";
 import {
     PER_HOLDER_SECRET_NAME,
+    PER_SOURCE_ADVICE_THRESHOLD,
     RemoteSecretLayout,
     parseReaderTokenData,
     planRemoteSecrets,
     readerTokenSecretManifest,
+    remoteSecretLayoutAdvice,
     remoteSecretManifest,
     remoteSecretSourcesByHolder,
     renderRemoteKubeconfig,
@@ -705,6 +707,53 @@ describe("loopback API servers at validation time", () => {
                 },
             ),
             { numRuns: 40 },
+        );
+    });
+});
+
+describe("remoteSecretLayoutAdvice", () => {
+    /** Every ordered pair of n primaries: a multi-primary mesh. */
+    const multiPrimaryPairs = (n: number) => {
+        const names = Array.from({ length: n }, (_, i) => `c${i + 1}`);
+        return names.flatMap((holder) => names.filter((s) => s !== holder).map((source) => ({ holder, source })));
+    };
+
+    it(`suggests perHolder from ${PER_SOURCE_ADVICE_THRESHOLD} per-source Secrets (a 15-primary mesh), never below`, () => {
+        assert.equal(remoteSecretLayoutAdvice(multiPrimaryPairs(14), "perSource"), undefined); // 182
+        const advice = remoteSecretLayoutAdvice(multiPrimaryPairs(15), "perSource");
+        assert.ok(advice);
+        assert.match(advice, /^remoteSecrets\.layout is perSource: 210 remote Secrets/);
+        assert.match(advice, /remoteSecrets\.layout: perHolder carries the same kubeconfigs in 15 Secrets/);
+        assert.match(advice, /restart istiod/);
+    });
+
+    it("is silent with perHolder, and for primary-remote meshes whose Secrets grow linearly", () => {
+        assert.equal(remoteSecretLayoutAdvice(multiPrimaryPairs(100), "perHolder"), undefined);
+        // 2 primaries watching each other and 98 remotes: 2 × 99 = 198 per-source Secrets.
+        const primaries = ["p1", "p2"];
+        const remotes = Array.from({ length: 98 }, (_, i) => `r${i + 1}`);
+        const pairs = primaries.flatMap((holder) =>
+            [...primaries, ...remotes].filter((s) => s !== holder).map((source) => ({ holder, source })),
+        );
+        assert.equal(pairs.length, 198);
+        assert.equal(remoteSecretLayoutAdvice(pairs, "perSource"), undefined);
+    });
+
+    it("is warned once on the run that builds such a mesh", async (t) => {
+        const config = withLayout(
+            meshConfig(
+                Array.from({ length: 15 }, (_, i) =>
+                    clusterConfig(`cluster${i + 1}`, "primary", `network${i + 1}`, `https://10.0.0.${i + 1}:6443`),
+                ),
+            ),
+            "perSource",
+        );
+        const warn = t.mock.method(console, "warn", () => undefined);
+        await runUnderMocks(meshProgram(config, { scaffold: false }));
+        const messages = warn.mock.calls.map((c) => String(c.arguments[0]));
+        assert.deepEqual(
+            messages.filter((m) => m.includes("remoteSecrets.layout")),
+            [`warning: [runtime] ${remoteSecretLayoutAdvice(buildMeshPlan(config).remoteSecretPairs, "perSource")}`],
         );
     });
 });
