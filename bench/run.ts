@@ -12,25 +12,35 @@ import * as path from "node:path";
 
 import * as yaml from "js-yaml";
 
-import { BenchScenario, ScenarioResult, syntheticStackConfig } from "./scenario";
+import {
+    BareSecretsResult,
+    BareSecretsScenario,
+    BenchScenario,
+    ScenarioResult,
+    syntheticStackConfig,
+} from "./scenario";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const asJson = args.includes("--json");
 const root = path.join(__dirname, "..");
 
-function runScenario(s: BenchScenario): ScenarioResult {
+function runScenario(s: BenchScenario): ScenarioResult;
+function runScenario(s: BareSecretsScenario): BareSecretsResult;
+function runScenario(s: BenchScenario | BareSecretsScenario): ScenarioResult | BareSecretsResult {
+    // Loaded as `pulumi up` loads a TypeScript program: ts-node with source maps, whose stack
+    // formatting maps every frame (type checking is left out: it happens once, before any
+    // resource). MESH_TEST_STACKS=1: the harness leaves stack traces as the program sets them.
     const out = execFileSync(
         process.execPath,
-        ["--import", "tsx", path.join(__dirname, "scenario.ts"), JSON.stringify(s)],
+        ["-r", "ts-node/register", path.join(__dirname, "scenario.ts"), JSON.stringify(s)],
         {
             encoding: "utf8",
             maxBuffer: 64 * 1024 * 1024,
-            // Keep the SDK's stack traces as a real `pulumi up` does (the test harness skips them).
-            env: { ...process.env, NODE_OPTIONS: "", MESH_TEST_STACKS: "1" },
+            env: { ...process.env, NODE_OPTIONS: "", MESH_TEST_STACKS: "1", TS_NODE_TRANSPILE_ONLY: "1" },
         },
     );
-    return JSON.parse(out.trim().split("\n").pop()!) as ScenarioResult;
+    return JSON.parse(out.trim().split("\n").pop()!) as ScenarioResult | BareSecretsResult;
 }
 
 /** Wall time of `npm run plan -- --file <stack file>` for a synthetic mesh of `clusters` clusters. */
@@ -60,32 +70,36 @@ for (const n of sizes) {
     scenarios.push({ model: "multi-primary", clusters: n, layout: "perHolder" });
     scenarios.push({ model: "primary-remote", clusters: n, layout: "perSource" });
 }
-// What the Pulumi SDK's debug stack traces cost when they are translated through source maps
-// (tsx here, ts-node under `pulumi up`): the same mesh evaluated without that translation.
+// What the SDK's per-promise stack traces would cost if the program kept them.
 for (const layout of ["perSource", "perHolder"] as const) {
-    scenarios.push({ model: "multi-primary", clusters: largest, layout, sourceMaps: false });
+    scenarios.push({ model: "multi-primary", clusters: largest, layout, stackTraces: "full" });
 }
 
 const latencySettings = [
     { label: "Helm release 200 ms, other resources 5 ms", helmRelease: 200, other: 5 },
     { label: "Helm release 5 s, other resources 100 ms (closer to real installs)", helmRelease: 5000, other: 100 },
 ];
-const latencyRuns = latencySettings.map((l) => ({
-    ...l,
-    results: [2, 20].map((n) =>
-        runScenario({
-            model: "multi-primary",
-            clusters: n,
-            layout: "perSource",
-            latencyMs: { helmRelease: l.helmRelease, other: l.other },
-        }),
-    ),
-}));
-const results = scenarios.map(runScenario);
+const latencyRuns = latencySettings.flatMap((l) =>
+    (["perSource", "perHolder"] as const).map((layout) => ({
+        ...l,
+        layout,
+        results: [2, 20].map((n) =>
+            runScenario({
+                model: "multi-primary",
+                clusters: n,
+                layout,
+                latencyMs: { helmRelease: l.helmRelease, other: l.other },
+            }),
+        ),
+    })),
+);
+const results = scenarios.map((s) => runScenario(s));
+// The SDK's floor for the remote secrets of the largest per-source mesh, N × (N − 1).
+const bare = runScenario({ bareSecrets: largest * (largest - 1) });
 const planSeconds = timePlanCli(largest);
 
 if (asJson) {
-    console.log(JSON.stringify({ machine: machine(), results, latency: latencyRuns, planSeconds }, null, 2));
+    console.log(JSON.stringify({ machine: machine(), results, bare, latency: latencyRuns, planSeconds }, null, 2));
 } else {
     console.log(`machine: ${machine()}`);
     console.log("");
@@ -101,27 +115,35 @@ if (asJson) {
                 r.evalSeconds.toFixed(2),
                 String(Math.round(r.peakRssMb)),
                 String(r.criticalPathDepth),
-                r.sourceMaps === false ? "no source maps" : "",
+                r.stackTraces === "full" ? "SDK stack traces kept" : "",
             ]),
         ),
     );
+    console.log("");
+    console.log(
+        `SDK floor: ${bare.bareSecrets} Secrets of the per-source shape registered by a bare loop: ` +
+            `${bare.evalSeconds.toFixed(2)} s, peak RSS ${Math.round(bare.peakRssMb)} MB`,
+    );
     for (const l of latencyRuns) {
         const [small, large] = l.results;
+        const ratio = (pick: (r: ScenarioResult) => number) => (pick(large) / pick(small)).toFixed(2);
         console.log("");
-        console.log(`simulated latency (${l.label}):`);
+        console.log(`simulated latency (${l.label}), ${l.layout}:`);
         console.log(
             table(
-                ["N", "resources", "total s", "critical path"],
+                ["N", "resources", "total s", "graph s", "critical path"],
                 l.results.map((r) => [
                     String(r.clusters),
                     String(r.resources),
                     r.evalSeconds.toFixed(2),
+                    (r.graphSeconds ?? 0).toFixed(2),
                     String(r.criticalPathDepth),
                 ]),
             ),
         );
         console.log(
-            `ratio N=${large.clusters} / N=${small.clusters}: ${(large.evalSeconds / small.evalSeconds).toFixed(2)}`,
+            `ratio N=${large.clusters} / N=${small.clusters}: ${ratio((r) => r.evalSeconds)} measured, ` +
+                `${ratio((r) => r.graphSeconds ?? 0)} for the graph alone`,
         );
     }
     console.log("");
