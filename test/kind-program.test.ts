@@ -80,10 +80,17 @@ describe("index.ts with Pulumi.kind.yaml as kind-up.sh leaves it", () => {
         process.chdir(bed);
         // Small RSA keys keep the real-crypto mocks fast; nothing here depends on the key size.
         const { raw } = readStackConfigFile(stackFile);
-        const run = await runUnderMocks(() => import("../index.js"), {
-            config: { ...raw, ca: { rsaBits: 2048 } },
-            stack: "kind",
-        });
+        const run = await runUnderMocks(
+            () => {
+                // A fresh evaluation even if another test file in this process loaded the program.
+                delete require.cache[require.resolve("../index")];
+                return require("../index") as Record<string, unknown>; // eslint-disable-line @typescript-eslint/no-require-imports
+            },
+            {
+                config: { ...raw, ca: { rsaBits: 2048 } },
+                stack: "kind",
+            },
+        );
         resources = run.resources;
     });
     after(() => {

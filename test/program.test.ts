@@ -69,6 +69,8 @@ describe("index.ts with Pulumi.dev.yaml", () => {
             () => {
                 // The harness may have set its own limit; start from Node's default to see the program's.
                 Error.stackTraceLimit = 10;
+                // A fresh evaluation even if another test file in this process loaded the program.
+                delete require.cache[require.resolve("../index")];
                 const exported = require("../index") as Record<string, unknown>; // eslint-disable-line @typescript-eslint/no-require-imports
                 stackTraceLimitAfterProgram = Error.stackTraceLimit;
                 return exported;
