@@ -37,6 +37,9 @@ function runScenario(s: BenchScenario | BareSecretsScenario): ScenarioResult | B
         {
             encoding: "utf8",
             maxBuffer: 64 * 1024 * 1024,
+            // The program's own warnings (the layout advice) would bury the table; a failing
+            // scenario's stderr is part of the error execFileSync throws.
+            stdio: ["ignore", "pipe", "pipe"],
             env: { ...process.env, NODE_OPTIONS: "", MESH_TEST_STACKS: "1", TS_NODE_TRANSPILE_ONLY: "1" },
         },
     );
