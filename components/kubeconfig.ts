@@ -28,7 +28,12 @@ export interface ClusterAccess {
     apiServer: string;
     /** `file`: read from a kubeconfig file; `secret`: from the `kubeconfigs` secret config. */
     source: "file" | "secret";
-    /** Absolute path of the file the content came from (source `file`). */
+    /**
+     * Source `file`: absolute path of ONE file that holds the context, its cluster and its user, so
+     * that `kubectl --kubeconfig <path> --context <context>` reaches the same cluster (the
+     * verification probe does this). Undefined when those entries came from different files of a
+     * merged `$KUBECONFIG` list: consumers then use {@link kubeconfig}, which is self-contained.
+     */
     path?: string;
 }
 
@@ -60,6 +65,8 @@ interface NamedEntry {
     name: string;
     body: Obj;
     raw: Obj;
+    /** Absolute path of the file that defined the entry (set by {@link mergeKubeconfigs}). */
+    file?: string;
 }
 
 /** A parsed kubeconfig, reduced to what access needs. */
@@ -120,7 +127,9 @@ export function parseKubeconfig(content: string): ParsedKubeconfig {
 const CLUSTER_FILE_FIELDS = ["certificate-authority"];
 const USER_FILE_FIELDS = ["client-certificate", "client-key", "tokenFile"];
 
-function absolutize(body: Obj, fields: readonly string[], baseDir: string | undefined): Obj {
+function absolutize(entry: NamedEntry, fields: readonly string[], fallbackDir: string | undefined): Obj {
+    const body = entry.body;
+    const baseDir = entry.file ? path.dirname(entry.file) : fallbackDir;
     if (!baseDir) return body;
     const out: Obj = { ...body };
     for (const f of fields) {
@@ -132,13 +141,18 @@ function absolutize(body: Obj, fields: readonly string[], baseDir: string | unde
 
 /**
  * A kubeconfig holding only `context`, its cluster and its user, with `current-context` set, so a
- * provider never receives other clusters' credentials. With `baseDir`, relative file references
+ * provider never receives other clusters' credentials. Relative file references
  * (certificate-authority, client-certificate, client-key, tokenFile) are made absolute because the
- * content no longer lives next to those files. Throws when the context, its cluster or its user is
- * missing.
+ * content no longer lives next to those files: against the directory of the file that defined the
+ * entry (entries of a {@link mergeKubeconfigs} result), else against `baseDir`. Takes content or an
+ * already parsed (or merged) kubeconfig. Throws when the context, its cluster or its user is missing.
  */
-export function kubeconfigForContext(content: string, context: string, options: { baseDir?: string } = {}): string {
-    const kc = parseKubeconfig(content);
+export function kubeconfigForContext(
+    content: string | ParsedKubeconfig,
+    context: string,
+    options: { baseDir?: string } = {},
+): string {
+    const kc = typeof content === "string" ? parseKubeconfig(content) : content;
     const ctx = kc.contexts.find((c) => c.name === context);
     if (!ctx) throw new KubeconfigParseError(`context '${context}' not found.`);
     const clusterName = ctx.body.cluster;
@@ -152,20 +166,73 @@ export function kubeconfigForContext(content: string, context: string, options: 
     const minimal: Obj = {
         apiVersion: typeof kc.doc.apiVersion === "string" ? kc.doc.apiVersion : "v1",
         kind: "Config",
-        clusters: [{ name: cluster.name, cluster: absolutize(cluster.body, CLUSTER_FILE_FIELDS, options.baseDir) }],
+        clusters: [{ name: cluster.name, cluster: absolutize(cluster, CLUSTER_FILE_FIELDS, options.baseDir) }],
         contexts: [{ name: ctx.name, context: ctx.body }],
-        users: user ? [{ name: user.name, user: absolutize(user.body, USER_FILE_FIELDS, options.baseDir) }] : [],
+        users: user ? [{ name: user.name, user: absolutize(user, USER_FILE_FIELDS, options.baseDir) }] : [],
         "current-context": ctx.name,
     };
     return yaml.dump(minimal, { lineWidth: -1, noRefs: true });
 }
 
-/** First entry of a `KUBECONFIG` list (`:`-separated; `;` on Windows), if any. */
-export function firstKubeconfigEntry(value: string | undefined, delimiter = path.delimiter): string | undefined {
-    return value
-        ?.split(delimiter)
+/** The entries of a `KUBECONFIG` list (`:`-separated; `;` on Windows), in order, empty ones dropped. */
+export function kubeconfigListEntries(value: string | undefined, delimiter = path.delimiter): string[] {
+    return (value ?? "")
+        .split(delimiter)
         .map((s) => s.trim())
-        .find((s) => s !== "");
+        .filter((s) => s !== "");
+}
+
+/** First entry of a `KUBECONFIG` list, if any. */
+export function firstKubeconfigEntry(value: string | undefined, delimiter = path.delimiter): string | undefined {
+    return kubeconfigListEntries(value, delimiter)[0];
+}
+
+/** One parsed file of a `KUBECONFIG` list. */
+export interface KubeconfigSource {
+    /** Absolute path of the file. */
+    file: string;
+    kubeconfig: ParsedKubeconfig;
+}
+
+/**
+ * Merges kubeconfig files as kubectl merges a `KUBECONFIG` list: the first file to define a named
+ * cluster, context or user wins (later definitions of that name are dropped whole, not combined),
+ * and `current-context` comes from the first file that sets a non-empty one. Every entry remembers
+ * the file that defined it, so relative file references resolve against that file's directory
+ * (see {@link kubeconfigForContext}). Sources are in list order; missing files must already be left out.
+ */
+export function mergeKubeconfigs(sources: readonly KubeconfigSource[]): ParsedKubeconfig {
+    const merge = (key: "contexts" | "clusters" | "users"): NamedEntry[] => {
+        const seen = new Set<string>();
+        const out: NamedEntry[] = [];
+        for (const source of sources) {
+            for (const entry of source.kubeconfig[key]) {
+                if (seen.has(entry.name)) continue;
+                seen.add(entry.name);
+                out.push({ ...entry, file: source.file });
+            }
+        }
+        return out;
+    };
+    const currentContext = sources.find((s) => s.kubeconfig.currentContext !== undefined)?.kubeconfig.currentContext;
+    const apiVersion = sources.map((s) => s.kubeconfig.doc.apiVersion).find((v) => typeof v === "string") ?? "v1";
+    const contexts = merge("contexts");
+    const clusters = merge("clusters");
+    const users = merge("users");
+    return {
+        currentContext,
+        contexts,
+        clusters,
+        users,
+        doc: {
+            apiVersion,
+            kind: "Config",
+            clusters: clusters.map((e) => e.raw),
+            contexts: contexts.map((e) => e.raw),
+            users: users.map((e) => e.raw),
+            ...(currentContext !== undefined ? { "current-context": currentContext } : {}),
+        },
+    };
 }
 
 /** Expands a leading `~` with the home directory and resolves relative paths against `cwd`. */
@@ -178,7 +245,7 @@ export function expandKubeconfigPath(file: string, home: string | undefined, cwd
     return path.resolve(cwd, p);
 }
 
-type Loaded = { content: string } | { error: string };
+type Loaded = { content: string } | { error: string; missing: boolean };
 
 function readErrorText(e: unknown): string {
     const code = (e as { code?: string }).code;
@@ -188,11 +255,27 @@ function readErrorText(e: unknown): string {
     return `cannot be read (${code ?? (e as Error).message})`;
 }
 
+/** The merged view of a `KUBECONFIG` list with several entries, or why there is none. */
+type ListSource =
+    { kubeconfig: ParsedKubeconfig; where: string } | { problem: (cp: string, clusterName: string) => ConfigProblem };
+
+const secretFix = (clusterName: string) =>
+    `pulumi config set --secret --path 'kubeconfigs.${clusterName}' "$(cat <file>)"`;
+
+const capitalize = (text: string) => `${text[0].toUpperCase()}${text.slice(1)}`;
+
+/** `a`, `a and b`, `a, b and c`. */
+function listText(items: readonly string[]): string {
+    return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
 /**
  * Resolves how to reach every cluster: kubeconfig content (secret config first, else the file
- * from `kubeconfig`, `$KUBECONFIG`'s first entry or `~/.kube/config`), context (explicit, else the
- * file's current-context) and API server (explicit `apiServer`, else the context's server, which
- * must pass the same loopback rule as an explicit one). Every problem is reported, with a fix.
+ * from `kubeconfig`, else every file listed in `$KUBECONFIG` merged as kubectl does (see
+ * {@link mergeKubeconfigs}; a single entry is read as that one file), else `~/.kube/config`),
+ * context (explicit, else the current-context) and API server (explicit `apiServer`, else the
+ * context's server, which must pass the same loopback rule as an explicit one). Every problem is
+ * reported, with a fix.
  *
  * @param clusters Validated clusters, in config order (problem paths use their index).
  */
@@ -205,6 +288,7 @@ export function resolveClusterAccess(
     const cwd = options.cwd ?? process.cwd();
     const home = options.env.HOME ?? options.env.USERPROFILE;
     const reached = clustersReachedByOthers(clusters);
+    const envEntries = kubeconfigListEntries(options.env.KUBECONFIG);
     const files = new Map<string, Loaded>();
     const load = (file: string): Loaded => {
         let entry = files.get(file);
@@ -212,34 +296,132 @@ export function resolveClusterAccess(
             try {
                 entry = { content: options.readFile(file) };
             } catch (e) {
-                entry = { error: readErrorText(e) };
+                entry = { error: readErrorText(e), missing: (e as { code?: string }).code === "ENOENT" };
             }
             files.set(file, entry);
         }
         return entry;
     };
 
+    // Several $KUBECONFIG entries: read and merged once, on first use, for every cluster.
+    let listSource: ListSource | undefined;
+    const loadListSource = (): ListSource => {
+        const listed: string[] = [];
+        for (const entry of envEntries) {
+            const file = expandKubeconfigPath(entry, home, cwd);
+            if (!file) {
+                return {
+                    problem: (cp) => ({
+                        path: `${cp}.kubeconfig`,
+                        message: `'${entry}' (from $KUBECONFIG) starts with ~, but HOME is not set.`,
+                        fix: `Set ${cp}.kubeconfig to an absolute path.`,
+                    }),
+                };
+            }
+            if (!listed.includes(file)) listed.push(file);
+        }
+        const sources: KubeconfigSource[] = [];
+        const skipped: string[] = [];
+        for (const file of listed) {
+            const loaded = load(file);
+            if ("error" in loaded) {
+                if (loaded.missing) {
+                    skipped.push(file);
+                    continue;
+                }
+                return {
+                    problem: (cp, clusterName) => ({
+                        path: `${cp}.kubeconfig`,
+                        message: `The kubeconfig file ${file} (from $KUBECONFIG) ${loaded.error}.`,
+                        fix:
+                            `Make ${file} readable or remove it from $KUBECONFIG (kubectl fails on it as well), ` +
+                            `point ${cp}.kubeconfig at the kubeconfig that holds ${clusterName}'s context, or ` +
+                            `supply the content as a secret: ${secretFix(clusterName)}.`,
+                    }),
+                };
+            }
+            try {
+                sources.push({ file, kubeconfig: parseKubeconfig(loaded.content) });
+            } catch (e) {
+                return {
+                    problem: (cp) => ({
+                        path: `${cp}.kubeconfig`,
+                        message: `The kubeconfig file ${file} (from $KUBECONFIG) is ${(e as Error).message}`,
+                        fix:
+                            "Use a kubeconfig as written by kubectl (kind: Config with clusters, contexts and " +
+                            `users), or remove ${file} from $KUBECONFIG (kubectl fails on it as well).`,
+                    }),
+                };
+            }
+        }
+        if (sources.length === 0) {
+            return {
+                problem: (cp, clusterName) => ({
+                    path: `${cp}.kubeconfig`,
+                    message: `None of the kubeconfig files listed in $KUBECONFIG exists: ${skipped.join(", ")}.`,
+                    fix:
+                        `Set KUBECONFIG to existing kubeconfig files, point ${cp}.kubeconfig at the kubeconfig ` +
+                        `that holds ${clusterName}'s context, or supply the content as a secret: ${secretFix(clusterName)}.`,
+                }),
+            };
+        }
+        const names = sources.map((s) => s.file);
+        const missingNote = skipped.length
+            ? `${listText(skipped)} ${skipped.length === 1 ? "does" : "do"} not exist`
+            : undefined;
+        const where =
+            names.length === 1
+                ? `the kubeconfig file ${names[0]} (from $KUBECONFIG${missingNote ? `; ${missingNote}` : ""})`
+                : `the kubeconfig files ${names.join(", ")} merged from $KUBECONFIG${missingNote ? ` (${missingNote})` : ""}`;
+        return { kubeconfig: mergeKubeconfigs(sources), where };
+    };
+
     clusters.forEach((cluster, index) => {
         const cp = `clusters[${index}]`;
         const secret = options.secretKubeconfigs?.[cluster.name];
-        let content: string;
+        let kc: ParsedKubeconfig;
         let source: ClusterAccess["source"];
+        /** The one file read (secret config and merged lists: none). */
         let file: string | undefined;
         let where: string;
         let wherePath: string;
+        const parseOrReport = (content: string): ParsedKubeconfig | undefined => {
+            try {
+                return parseKubeconfig(content);
+            } catch (e) {
+                problems.push({
+                    path: wherePath,
+                    message: `${capitalize(where)} is ${(e as Error).message}`,
+                    fix: "Use a kubeconfig as written by kubectl (kind: Config with clusters, contexts and users).",
+                });
+                return undefined;
+            }
+        };
         if (secret !== undefined) {
             source = "secret";
             where = `the secret ${formatPath(["kubeconfigs", cluster.name])}`;
             wherePath = formatPath(["kubeconfigs", cluster.name]);
-            content = secret;
+            const parsed = parseOrReport(secret);
+            if (!parsed) return;
+            kc = parsed;
+        } else if (cluster.kubeconfig === undefined && envEntries.length > 1) {
+            source = "file";
+            wherePath = `${cp}.kubeconfig`;
+            listSource ??= loadListSource();
+            if ("problem" in listSource) {
+                problems.push(listSource.problem(cp, cluster.name));
+                return;
+            }
+            kc = listSource.kubeconfig;
+            where = listSource.where;
         } else {
             source = "file";
-            const fromEnv = firstKubeconfigEntry(options.env.KUBECONFIG);
+            const fromEnv = envEntries[0];
             const given = cluster.kubeconfig ?? fromEnv ?? "~/.kube/config";
             const origin = cluster.kubeconfig
                 ? `${cp}.kubeconfig`
                 : fromEnv
-                  ? "$KUBECONFIG (first entry)"
+                  ? "$KUBECONFIG"
                   : "the default ~/.kube/config";
             wherePath = `${cp}.kubeconfig`;
             file = expandKubeconfigPath(given, home, cwd);
@@ -258,25 +440,16 @@ export function resolveClusterAccess(
                     message: `The kubeconfig file ${file} (from ${origin}) ${loaded.error}.`,
                     fix:
                         `Point ${cp}.kubeconfig at the kubeconfig that holds ${cluster.name}'s context, or supply ` +
-                        `the content as a secret: pulumi config set --secret --path 'kubeconfigs.${cluster.name}' "$(cat <file>)".`,
+                        `the content as a secret: ${secretFix(cluster.name)}.`,
                 });
                 return;
             }
-            content = loaded.content;
             where = `the kubeconfig file ${file}`;
+            const parsed = parseOrReport(loaded.content);
+            if (!parsed) return;
+            kc = parsed;
         }
 
-        let kc: ParsedKubeconfig;
-        try {
-            kc = parseKubeconfig(content);
-        } catch (e) {
-            problems.push({
-                path: wherePath,
-                message: `${where[0].toUpperCase()}${where.slice(1)} is ${(e as Error).message}`,
-                fix: "Use a kubeconfig as written by kubectl (kind: Config with clusters, contexts and users).",
-            });
-            return;
-        }
         const contextNames = kc.contexts.map((c) => c.name);
         const contextName = cluster.context ?? kc.currentContext;
         if (!contextName) {
@@ -347,14 +520,18 @@ export function resolveClusterAccess(
                 return;
             }
         }
+        // A merged list: one file only if it alone defined the context, its cluster and its user.
+        const definedIn = new Set([ctx.file, kubeCluster.file, kc.users.find((u) => u.name === userRef)?.file]);
+        definedIn.delete(undefined);
+        const accessPath = file ?? (definedIn.size === 1 ? [...definedIn][0] : undefined);
         access[cluster.name] = {
-            kubeconfig: kubeconfigForContext(content, contextName, {
+            kubeconfig: kubeconfigForContext(kc, contextName, {
                 baseDir: file ? path.dirname(file) : undefined,
             }),
             context: contextName,
             apiServer,
             source,
-            ...(file ? { path: file } : {}),
+            ...(accessPath ? { path: accessPath } : {}),
         };
     });
     return { access, problems };

@@ -9,6 +9,8 @@ import {
     expandKubeconfigPath,
     firstKubeconfigEntry,
     kubeconfigForContext,
+    kubeconfigListEntries,
+    mergeKubeconfigs,
     parseKubeconfig,
     resolveClusterAccess,
 } from "../components/kubeconfig";
@@ -134,7 +136,7 @@ describe("resolveClusterAccess", () => {
         assert.equal(access.cluster1.apiServer, "https://api.cluster1.example:6443");
     });
 
-    it("uses the first entry of $KUBECONFIG, then ~/.kube/config", () => {
+    it("uses the files of $KUBECONFIG, then ~/.kube/config", () => {
         const clusters: Cluster[] = [{ name: "c", role: "primary", context: "kubernetes-admin83@kubernetes" }];
         const viaEnv = resolveClusterAccess(clusters, {
             env: { HOME: "/nonexistent-home", KUBECONFIG: `${multiconf}${path.delimiter}/other/file` },
@@ -301,5 +303,316 @@ describe("kubeconfig helpers", () => {
         assert.equal(expandKubeconfigPath("~/.kube/x", "/home/u", "/w"), "/home/u/.kube/x");
         assert.equal(expandKubeconfigPath("rel/x", "/home/u", "/w"), "/w/rel/x");
         assert.equal(expandKubeconfigPath("~/x", undefined, "/w"), undefined);
+    });
+});
+
+/** A kubeconfig document from compact parts; servers are https URLs on private addresses. */
+function kubeconfigYaml(parts: {
+    current?: string;
+    clusters?: [name: string, cluster: Record<string, unknown>][];
+    contexts?: [name: string, cluster: string, user: string][];
+    users?: [name: string, user: Record<string, unknown>][];
+}): string {
+    return yaml.dump({
+        apiVersion: "v1",
+        kind: "Config",
+        ...(parts.current !== undefined ? { "current-context": parts.current } : {}),
+        clusters: (parts.clusters ?? []).map(([name, cluster]) => ({ name, cluster })),
+        contexts: (parts.contexts ?? []).map(([name, cluster, user]) => ({ name, context: { cluster, user } })),
+        users: (parts.users ?? []).map(([name, user]) => ({ name, user })),
+    });
+}
+
+/** An in-memory file system for `readFile`: unknown paths throw ENOENT, `denied` ones EACCES. */
+function fakeReader(files: Record<string, string>, denied: readonly string[] = []) {
+    const reads: string[] = [];
+    const readFile = (file: string): string => {
+        reads.push(file);
+        if (denied.includes(file)) throw Object.assign(new Error("EACCES"), { code: "EACCES" });
+        if (!(file in files)) throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+        return files[file];
+    };
+    return { readFile, reads };
+}
+
+const list = (...files: string[]) => files.join(path.delimiter);
+
+/** /kc/a holds context ctx-a; /kc/b holds ctx-b. Each has its own cluster and user. */
+const FILE_A = kubeconfigYaml({
+    clusters: [["cl-a", { server: "https://10.1.0.1:6443", "certificate-authority-data": FAKE("ca-a") }]],
+    contexts: [["ctx-a", "cl-a", "user-a"]],
+    users: [["user-a", { token: FAKE("token-a") }]],
+});
+const FILE_B = kubeconfigYaml({
+    clusters: [["cl-b", { server: "https://10.2.0.1:6443", "certificate-authority-data": FAKE("ca-b") }]],
+    contexts: [["ctx-b", "cl-b", "user-b"]],
+    users: [["user-b", { token: FAKE("token-b") }]],
+});
+
+describe("resolveClusterAccess with several $KUBECONFIG files", () => {
+    const one = (context?: string): Cluster[] => [{ name: "c1", role: "primary", ...(context ? { context } : {}) }];
+
+    it("finds a context defined only in the second file and hands over only its entries", () => {
+        const fake = fakeReader({ "/kc/a": FILE_A, "/kc/b": FILE_B });
+        const { access, problems } = resolveClusterAccess(one("ctx-b"), {
+            env: { KUBECONFIG: list("/kc/a", "/kc/b") },
+            readFile: fake.readFile,
+        });
+        assert.deepEqual(problems, []);
+        assert.equal(access.c1.apiServer, "https://10.2.0.1:6443");
+        assert.equal(access.c1.context, "ctx-b");
+        assert.equal(access.c1.source, "file");
+        assert.equal(access.c1.path, "/kc/b", "the one file holding the context, its cluster and its user");
+        const doc = yaml.load(access.c1.kubeconfig) as Record<string, { name: string }[]>;
+        assert.deepEqual(
+            [doc.contexts, doc.clusters, doc.users].map((l) => l.map((e) => e.name)),
+            [["ctx-b"], ["cl-b"], ["user-b"]],
+        );
+        assert.equal(doc["current-context"] as unknown, "ctx-b");
+        assert.ok(!access.c1.kubeconfig.includes(FAKE("token-a")), "no credentials of the other file");
+        assert.deepEqual(fake.reads, ["/kc/a", "/kc/b"]);
+    });
+
+    it("reads and merges the list once for every cluster", () => {
+        const fake = fakeReader({ "/kc/a": FILE_A, "/kc/b": FILE_B });
+        const clusters: Cluster[] = [
+            { name: "c1", role: "primary", context: "ctx-a" },
+            { name: "c2", role: "primary", context: "ctx-b" },
+        ];
+        const { access, problems } = resolveClusterAccess(clusters, {
+            env: { KUBECONFIG: list("/kc/a", "/kc/b") },
+            readFile: fake.readFile,
+        });
+        assert.deepEqual(problems, []);
+        assert.equal(access.c1.apiServer, "https://10.1.0.1:6443");
+        assert.equal(access.c2.apiServer, "https://10.2.0.1:6443");
+        assert.deepEqual(fake.reads, ["/kc/a", "/kc/b"]);
+    });
+
+    it("keeps the first file's definition of a cluster name, whole", () => {
+        const a = kubeconfigYaml({
+            clusters: [["shared", { server: "https://10.1.0.1:6443" }]],
+        });
+        const b = kubeconfigYaml({
+            clusters: [["shared", { server: "https://10.2.0.1:6443", "tls-server-name": "only-in-b" }]],
+            contexts: [["ctx-b", "shared", "user-b"]],
+            users: [["user-b", { token: FAKE("token-b") }]],
+        });
+        const { access, problems } = resolveClusterAccess(one("ctx-b"), {
+            env: { KUBECONFIG: list("/kc/a", "/kc/b") },
+            readFile: fakeReader({ "/kc/a": a, "/kc/b": b }).readFile,
+        });
+        assert.deepEqual(problems, []);
+        assert.equal(access.c1.apiServer, "https://10.1.0.1:6443");
+        const doc = yaml.load(access.c1.kubeconfig) as { clusters: { cluster: Record<string, string> }[] };
+        assert.deepEqual(doc.clusters[0].cluster, { server: "https://10.1.0.1:6443" }, "b's fields are discarded");
+        assert.equal(access.c1.path, undefined, "the context and its cluster come from different files");
+    });
+
+    it("takes current-context from the first file that sets it", () => {
+        const a = kubeconfigYaml({ current: "" });
+        const b = kubeconfigYaml({ ...parseParts(FILE_B), current: "ctx-b" });
+        const c = kubeconfigYaml({ ...parseParts(FILE_A), current: "ctx-a" });
+        const { access, problems } = resolveClusterAccess(one(), {
+            env: { KUBECONFIG: list("/kc/a", "/kc/b", "/kc/c") },
+            readFile: fakeReader({ "/kc/a": a, "/kc/b": b, "/kc/c": c }).readFile,
+        });
+        assert.deepEqual(problems, []);
+        assert.equal(access.c1.context, "ctx-b");
+        assert.equal(access.c1.apiServer, "https://10.2.0.1:6443");
+    });
+
+    it("skips listed files that do not exist, and says so when the context is missing", () => {
+        const fake = fakeReader({ "/kc/b": FILE_B });
+        const env = { KUBECONFIG: list("/kc/missing", "/kc/b") };
+        const ok = resolveClusterAccess(one("ctx-b"), { env, readFile: fake.readFile });
+        assert.deepEqual(ok.problems, []);
+        assert.equal(ok.access.c1.path, "/kc/b");
+        const bad = resolveClusterAccess(one("ctx-z"), { env, readFile: fake.readFile });
+        assert.equal(bad.problems.length, 1);
+        assert.equal(bad.problems[0].path, "clusters[0].context");
+        assert.equal(
+            bad.problems[0].message,
+            "Context 'ctx-z' is not in the kubeconfig file /kc/b (from $KUBECONFIG; /kc/missing does not exist).",
+        );
+    });
+
+    it("reports one problem naming every file when none of them exists", () => {
+        const { access, problems } = resolveClusterAccess(one("ctx-a"), {
+            env: { KUBECONFIG: list("/kc/x", "/kc/y") },
+            readFile: fakeReader({}).readFile,
+        });
+        assert.deepEqual(access, {});
+        assert.equal(problems.length, 1);
+        assert.equal(problems[0].path, "clusters[0].kubeconfig");
+        assert.equal(problems[0].message, "None of the kubeconfig files listed in $KUBECONFIG exists: /kc/x, /kc/y.");
+        assert.match(problems[0].fix!, /Set KUBECONFIG to existing kubeconfig files/);
+        assert.match(problems[0].fix!, /clusters\[0\]\.kubeconfig/);
+        assert.match(problems[0].fix!, /pulumi config set --secret --path 'kubeconfigs\.c1'/);
+    });
+
+    it("reports an unparsable listed file by name, without quoting it", () => {
+        const broken = `clusters: [\n  - name: x\n   token: ${FAKE("leak")}\n`;
+        const { access, problems } = resolveClusterAccess(one("ctx-a"), {
+            env: { KUBECONFIG: list("/kc/a", "/kc/broken") },
+            readFile: fakeReader({ "/kc/a": FILE_A, "/kc/broken": broken }).readFile,
+        });
+        assert.deepEqual(access, {}, "kubectl fails on such a list too");
+        assert.equal(problems.length, 1);
+        assert.equal(problems[0].path, "clusters[0].kubeconfig");
+        assert.match(
+            problems[0].message,
+            /^The kubeconfig file \/kc\/broken \(from \$KUBECONFIG\) is not valid YAML at line \d+/,
+        );
+        assert.doesNotMatch(problems[0].message, new RegExp(FAKE("leak")));
+        assert.match(problems[0].fix!, /remove \/kc\/broken from \$KUBECONFIG/);
+    });
+
+    it("reports a listed file that exists but cannot be read", () => {
+        const { problems } = resolveClusterAccess(one("ctx-a"), {
+            env: { KUBECONFIG: list("/kc/a", "/kc/locked") },
+            readFile: fakeReader({ "/kc/a": FILE_A }, ["/kc/locked"]).readFile,
+        });
+        assert.equal(problems.length, 1);
+        assert.equal(
+            problems[0].message,
+            "The kubeconfig file /kc/locked (from $KUBECONFIG) is not readable (permission denied).",
+        );
+    });
+
+    it("names the merged files in problems about the merged view", () => {
+        const { problems } = resolveClusterAccess(one("ctx-z"), {
+            env: { KUBECONFIG: list("/kc/a", "/kc/b") },
+            readFile: fakeReader({ "/kc/a": FILE_A, "/kc/b": FILE_B }).readFile,
+        });
+        assert.equal(problems.length, 1);
+        assert.equal(
+            problems[0].message,
+            "Context 'ctx-z' is not in the kubeconfig files /kc/a, /kc/b merged from $KUBECONFIG.",
+        );
+        const noCurrent = resolveClusterAccess(one(), {
+            env: { KUBECONFIG: list("/kc/a", "/kc/b") },
+            readFile: fakeReader({ "/kc/a": FILE_A, "/kc/b": FILE_B }).readFile,
+        });
+        assert.match(
+            noCurrent.problems[0].message,
+            /files \/kc\/a, \/kc\/b merged from \$KUBECONFIG has no current-context/,
+        );
+        assert.match(noCurrent.problems[0].fix!, /one of: ctx-a, ctx-b\.$/);
+    });
+
+    it("resolves relative file references against the directory of the file that defined them", () => {
+        const a = kubeconfigYaml({
+            clusters: [["cl", { server: "https://10.1.0.1:6443", "certificate-authority": "certs/ca.crt" }]],
+        });
+        const b = kubeconfigYaml({
+            current: "ctx",
+            clusters: [["cl", { server: "https://10.9.9.9:6443", "certificate-authority": "other.crt" }]],
+            contexts: [["ctx", "cl", "u"]],
+            users: [["u", { "client-certificate": "u.crt", "client-key": "/abs/u.key", tokenFile: "../tok" }]],
+        });
+        const { access, problems } = resolveClusterAccess(one(), {
+            env: { KUBECONFIG: list("one/config", "/y/two/config"), HOME: "/home/me" },
+            readFile: fakeReader({ "/x/one/config": a, "/y/two/config": b }).readFile,
+            cwd: "/x",
+        });
+        assert.deepEqual(problems, []);
+        const doc = yaml.load(access.c1.kubeconfig) as {
+            clusters: { cluster: Record<string, string> }[];
+            users: { user: Record<string, string> }[];
+        };
+        assert.equal(doc.clusters[0].cluster["certificate-authority"], "/x/one/certs/ca.crt");
+        assert.deepEqual(doc.users[0].user, {
+            "client-certificate": "/y/two/u.crt",
+            "client-key": "/abs/u.key",
+            tokenFile: "/y/tok",
+        });
+        assert.equal(access.c1.path, undefined);
+    });
+
+    it("reports a ~ entry when HOME is not set", () => {
+        const { problems } = resolveClusterAccess(one("ctx-a"), {
+            env: { KUBECONFIG: list("/kc/a", "~/.kube/b") },
+            readFile: fakeReader({ "/kc/a": FILE_A }).readFile,
+        });
+        assert.equal(problems.length, 1);
+        assert.equal(problems[0].message, "'~/.kube/b' (from $KUBECONFIG) starts with ~, but HOME is not set.");
+    });
+
+    it("ignores the list for clusters with their own kubeconfig or secret content", () => {
+        const fake = fakeReader({ "/kc/b": FILE_B });
+        const clusters: Cluster[] = [
+            { name: "c1", role: "primary", kubeconfig: "/kc/b", context: "ctx-b" },
+            { name: "c2", role: "primary", context: "ctx-a" },
+        ];
+        const { access, problems } = resolveClusterAccess(clusters, {
+            env: { KUBECONFIG: list("/kc/broken", "/kc/other") },
+            readFile: fake.readFile,
+            secretKubeconfigs: { c2: FILE_A },
+        });
+        assert.deepEqual(problems, []);
+        assert.equal(access.c1.path, "/kc/b");
+        assert.equal(access.c2.source, "secret");
+        assert.deepEqual(fake.reads, ["/kc/b"]);
+    });
+
+    it("reads a single entry as that one file, exactly as before", () => {
+        for (const value of ["/kc/a", `${path.delimiter}/kc/a${path.delimiter}`]) {
+            const fake = fakeReader({ "/kc/a": FILE_A });
+            const ok = resolveClusterAccess(one("ctx-a"), { env: { KUBECONFIG: value }, readFile: fake.readFile });
+            assert.deepEqual(ok.problems, []);
+            assert.equal(ok.access.c1.path, "/kc/a");
+            assert.deepEqual(fake.reads, ["/kc/a"]);
+            const bad = resolveClusterAccess(one("ctx-z"), { env: { KUBECONFIG: value }, readFile: fake.readFile });
+            assert.equal(bad.problems[0].message, "Context 'ctx-z' is not in the kubeconfig file /kc/a.");
+        }
+        const missing = resolveClusterAccess(one("ctx-a"), {
+            env: { KUBECONFIG: "/kc/gone" },
+            readFile: fakeReader({}).readFile,
+        });
+        assert.equal(missing.problems.length, 1);
+        assert.equal(missing.problems[0].message, "The kubeconfig file /kc/gone (from $KUBECONFIG) does not exist.");
+        assert.match(
+            missing.problems[0].fix!,
+            /^Point clusters\[0\]\.kubeconfig at the kubeconfig that holds c1's context/,
+        );
+    });
+});
+
+/** The compact parts of a kubeconfig built by {@link kubeconfigYaml}, for reuse with another current-context. */
+function parseParts(content: string): Parameters<typeof kubeconfigYaml>[0] {
+    const kc = parseKubeconfig(content);
+    return {
+        clusters: kc.clusters.map((c) => [c.name, c.body]),
+        contexts: kc.contexts.map((c) => [c.name, String(c.body.cluster), String(c.body.user)]),
+        users: kc.users.map((u) => [u.name, u.body]),
+    };
+}
+
+describe("KUBECONFIG list helpers", () => {
+    it("kubeconfigListEntries keeps the order and drops empty entries", () => {
+        assert.deepEqual(kubeconfigListEntries("/a::/b: ", ":"), ["/a", "/b"]);
+        assert.deepEqual(kubeconfigListEntries("C:\\a;;C:\\b", ";"), ["C:\\a", "C:\\b"]);
+        assert.deepEqual(kubeconfigListEntries("", ":"), []);
+        assert.deepEqual(kubeconfigListEntries(undefined, ":"), []);
+    });
+
+    it("mergeKubeconfigs: first definition of each name wins and remembers its file", () => {
+        const merged = mergeKubeconfigs([
+            { file: "/kc/a", kubeconfig: parseKubeconfig(FILE_A) },
+            { file: "/kc/b", kubeconfig: parseKubeconfig(kubeconfigYaml({ ...parseParts(FILE_B), current: "ctx-b" })) },
+            { file: "/kc/c", kubeconfig: parseKubeconfig(kubeconfigYaml({ ...parseParts(FILE_A), current: "ctx-a" })) },
+        ]);
+        assert.equal(merged.currentContext, "ctx-b");
+        assert.deepEqual(
+            merged.contexts.map((c) => `${c.name}@${c.file}`),
+            ["ctx-a@/kc/a", "ctx-b@/kc/b"],
+        );
+        assert.deepEqual(
+            merged.users.map((u) => `${u.name}@${u.file}`),
+            ["user-a@/kc/a", "user-b@/kc/b"],
+        );
+        assert.equal(merged.doc["current-context"], "ctx-b");
+        assert.equal(mergeKubeconfigs([]).currentContext, undefined);
     });
 });
