@@ -119,6 +119,12 @@ const clusterSchema: ConfigSchema = {
             type: "string",
             description: "https URL at which the other clusters' istiod reach this API server.",
         },
+        apiServerTlsServerName: {
+            type: "string",
+            description:
+                "Name the other clusters' istiod check this API server's certificate against, when the host of " +
+                "`apiServer` is not in it (kubeconfig `tls-server-name`).",
+        },
         eastWestGateway: {
             type: "object",
             description: "Exposure of this cluster's east-west gateway.",

@@ -187,6 +187,34 @@ export function clustersReachedByOthers(clusters: readonly Pick<ClusterConfig, "
     return new Set(clusters.filter((c) => primaries.some((p) => p !== c.name)).map((c) => c.name));
 }
 
+/**
+ * `apiServerTlsServerName`: a host name or IP address a certificate can carry, on a cluster whose
+ * API server some other primary's istiod actually dials (elsewhere it would silently do nothing).
+ */
+export function checkTlsServerName(
+    name: string,
+    problemPath: string,
+    cluster: string,
+    reachedByOthers: ReadonlySet<string>,
+): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    if (!isDns1123Subdomain(name) && isIP(name) === 0) {
+        problems.push({
+            path: problemPath,
+            message: `'${name}' is neither a host name nor an IP address.`,
+            fix: "Use a name from the API server certificate's subject alternative names (e.g. kubernetes.default.svc or the API server's DNS name), without scheme or port.",
+        });
+    }
+    if (!reachedByOthers.has(cluster)) {
+        problems.push({
+            path: problemPath,
+            message: `No other primary watches ${cluster}, so no remote secret would carry this name.`,
+            fix: `Remove ${problemPath}.`,
+        });
+    }
+    return problems;
+}
+
 const KIND_HINT =
     "for kind use the control-plane container address https://<container-ip>:6443 " +
     "(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' <kind-cluster>-control-plane)";
@@ -901,6 +929,10 @@ function semanticChecks(
         if (api !== undefined) {
             problems.push(...checkApiServerUrl(api, `${c.path}.apiServer`, reached.has(c.name!)));
         }
+        const tlsServerName = str(c.raw, "apiServerTlsServerName");
+        if (tlsServerName !== undefined) {
+            problems.push(...checkTlsServerName(tlsServerName, `${c.path}.apiServerTlsServerName`, c.name!, reached));
+        }
         checkEastWestGateway(c, c.role === "primary" && servingPrimaries.has(c.name!), multiNetwork, problems);
     }
 
@@ -1022,6 +1054,7 @@ function toMeshConfig(d: Obj): MeshConfig {
             kubeconfig: c.kubeconfig as string | undefined,
             context: c.context as string | undefined,
             apiServer: c.apiServer as string | undefined,
+            apiServerTlsServerName: c.apiServerTlsServerName as string | undefined,
             eastWestGateway: omitUndefined({
                 serviceType: gw.serviceType as ClusterConfig["eastWestGateway"]["serviceType"],
                 nodePort: gw.nodePort as number | undefined,

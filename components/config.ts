@@ -74,6 +74,12 @@ export interface ClusterConfig {
     context?: string;
     /** URL at which the other clusters' istiod reach this API server. Default: the context's server. */
     apiServer?: string;
+    /**
+     * Name the other clusters' istiod verify this API server's certificate against (kubeconfig
+     * `tls-server-name`), for an `apiServer` host the certificate does not cover, such as a NAT or
+     * load-balancer address. Default: the host of `apiServer`.
+     */
+    apiServerTlsServerName?: string;
     /** Exposure of this cluster's east-west gateway. */
     eastWestGateway: EastWestGatewayConfig;
     /** Per-cluster Helm value overrides, merged over the mesh-wide `values`. */

@@ -28,7 +28,11 @@ export interface MeshClusterAccess {
     context?: string;
     /** URL at which the other clusters' istiod reach this API server. */
     apiServer: string;
-    /** Path of the kubeconfig file the content came from, if it came from a file (the probe's kubectl uses it). */
+    /**
+     * Path of the one kubeconfig file that holds the context, its cluster and its user, when there
+     * is such a file (the probe's kubectl uses it); undefined for secret content and for a context
+     * merged from several `$KUBECONFIG` files.
+     */
     kubeconfigPath?: string;
 }
 
@@ -158,6 +162,7 @@ export class IstioMulticlusterMesh extends pulumi.ComponentResource {
                         {
                             provider: providers[c.name],
                             apiServer: access[c.name].apiServer,
+                            tlsServerName: c.config.apiServerTlsServerName,
                             istioReleases: [members[c.name].controlPlane.base, members[c.name].controlPlane.istiod],
                             namespace: members[c.name].controlPlane.namespace,
                         },

@@ -204,6 +204,8 @@ export interface MeshRemoteSecretsCluster {
     provider: k8s.Provider;
     /** The cluster's API server URL as the other clusters' istiod reach it (config `apiServer`, resolved). */
     apiServer: pulumi.Input<string>;
+    /** Config `apiServerTlsServerName`: the name its certificate is checked against, when not the URL's host. */
+    tlsServerName?: pulumi.Input<string>;
     /** The cluster's `istio-base` and `istiod` releases (they create the reader account and its role). */
     istioReleases: pulumi.Input<pulumi.Resource>[];
     /** The cluster's `istio-system` namespace, when the program manages it. */
@@ -261,7 +263,8 @@ export function createMeshRemoteSecrets(
     // One kubeconfig per watched cluster, shared by every holder.
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     for (const [name, reader] of Object.entries(readers)) {
-        kubeconfigs[name] = remoteKubeconfig({ name, apiServer: clusterOf(name).apiServer, reader });
+        const { apiServer, tlsServerName } = clusterOf(name);
+        kubeconfigs[name] = remoteKubeconfig({ name, apiServer, tlsServerName, reader });
     }
 
     const holders: Record<string, RemoteSecrets> = {};

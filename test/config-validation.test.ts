@@ -145,6 +145,14 @@ describe("validateMeshConfig: valid configs", () => {
         assert.equal(config.clusters[0].network, "network1");
     });
 
+    it("accepts apiServerTlsServerName as a host name or an IP address and keeps it", () => {
+        for (const name of ["kubernetes.default.svc", "api.cluster2.example", "10.0.0.2", "fd00::2"]) {
+            const raw = withCluster(primaryRemote(), 1, { apiServerTlsServerName: name });
+            assert.deepEqual(problemsOf(raw), [], name);
+            assert.equal(parseMeshConfig(raw).clusters[1].apiServerTlsServerName, name);
+        }
+    });
+
     it("allows a loopback apiServer when no other cluster must reach it", () => {
         // A single cluster, and the only primary of a primary-remote mesh, are watched by nobody.
         assert.deepEqual(problemsOf({ clusters: [{ name: "a", apiServer: "https://127.0.0.1:6443" }] }), []);
@@ -373,6 +381,20 @@ describe("validateMeshConfig: bad configs, one problem each", () => {
             path: "clusters[1].apiServer",
             message: /loopback/,
             fix: /kind.*https:\/\/<container-ip>:6443/,
+        },
+        {
+            name: "apiServerTlsServerName with a scheme and port",
+            raw: () => withCluster(base(), 1, { apiServerTlsServerName: "https://api.example.com:6443" }),
+            path: "clusters[1].apiServerTlsServerName",
+            message: /neither a host name nor an IP address/,
+            fix: /subject alternative names/,
+        },
+        {
+            name: "apiServerTlsServerName on a cluster no other primary watches",
+            raw: () => withCluster(primaryRemote(), 0, { apiServerTlsServerName: "api.cluster1.example" }),
+            path: "clusters[0].apiServerTlsServerName",
+            message: /No other primary watches cluster1/,
+            fix: /Remove clusters\[0\]\.apiServerTlsServerName/,
         },
         {
             name: "apiServer on localhost",

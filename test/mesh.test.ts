@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
 
 import { MeshConfig } from "../components/config";
 import { validateMeshConfig } from "../components/config-validation";
@@ -240,5 +241,28 @@ describe("secrets stay secret", () => {
             // The probe runs only once the mesh is complete.
             assert.ok(dependsOn(resources, c, find(resources, SECRET, `cluster1-remote-secret-cluster2`)));
         }
+    });
+});
+
+describe("API server certificate name", () => {
+    test("apiServerTlsServerName reaches the kubeconfig of every remote secret about that cluster, and only those", async () => {
+        const config = configOf(
+            [
+                { name: "east", network: "net1", apiServer: "https://203.0.113.10:6443" },
+                { name: "west", network: "net2", apiServerTlsServerName: "api.west.internal" },
+            ],
+            { ca: { keyAlgorithm: "ECDSA" } },
+        );
+        const { resources } = await build(config);
+        /** The `cluster` entry of the kubeconfig that `holder` keeps about `source`. */
+        const clusterEntryIn = (holder: string, source: string) => {
+            const secret = find(resources, SECRET, `${holder}-remote-secret-${source}`);
+            const kubeconfig = yaml.load(Buffer.from(secret.inputs.data[source] as string, "base64").toString("utf8"));
+            return (kubeconfig as { clusters: { cluster: Record<string, string> }[] }).clusters[0].cluster;
+        };
+        assert.equal(clusterEntryIn("east", "west")["tls-server-name"], "api.west.internal");
+        assert.equal(clusterEntryIn("east", "west").server, "https://10.0.1.1:6443");
+        assert.equal(clusterEntryIn("west", "east")["tls-server-name"], undefined);
+        assert.equal(clusterEntryIn("west", "east").server, "https://203.0.113.10:6443");
     });
 });
