@@ -1,5 +1,8 @@
 /** The suite's sharding (test/shards/loader.ts): every test file runs, exactly once. */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 
@@ -20,5 +23,32 @@ describe("test shards", () => {
             assert.deepEqual([...dealt].sort(), files);
         }
         assert.throws(() => shardFiles(files, 3, 2), /shard 3 of 2/);
+    });
+
+    test("a file that fails to load fails as one named test, and the shard's other files still run", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-shard-"));
+        try {
+            fs.writeFileSync(path.join(dir, "a-broken.test.ts"), 'throw new Error("broken on import");\n');
+            fs.writeFileSync(
+                path.join(dir, "b-fine.test.ts"),
+                'import { test } from "node:test";\ntest("fine", () => {});\n',
+            );
+            const shard = path.join(dir, "shard.ts");
+            const loader = path.join(__dirname, "shards", "loader");
+            fs.writeFileSync(shard, `require(${JSON.stringify(loader)}).loadShard(1, 1, ${JSON.stringify(dir)});\n`);
+            const run = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", shard], {
+                encoding: "utf8",
+                // Without NODE_TEST_CONTEXT the child is a test run of its own, not part of this one.
+                env: { ...process.env, NODE_OPTIONS: "", NODE_TEST_CONTEXT: undefined },
+            });
+            assert.equal(run.status, 1, run.stdout + run.stderr);
+            assert.match(run.stdout, /✖ a-broken\.test\.ts loads/);
+            assert.match(run.stdout, /broken on import/);
+            assert.match(run.stdout, /✔ fine/);
+            assert.match(run.stdout, /ℹ pass 1\n/);
+            assert.match(run.stdout, /ℹ fail 1\n/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

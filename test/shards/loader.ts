@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { test } from "node:test";
 
 /** The directory that holds the test files. */
 export const TEST_ROOT = path.join(__dirname, "..");
@@ -36,9 +37,18 @@ export function shardFiles(files: readonly string[], shard: number, of: number):
     return files.filter((_, i) => i % of === shard - 1);
 }
 
-/** Loads (and so registers the tests of) every file of one shard. */
-export function loadShard(shard: number, of: number): void {
-    for (const file of shardFiles(testFiles(), shard, of)) {
-        require(file); // eslint-disable-line @typescript-eslint/no-require-imports
+/**
+ * Loads (and so registers the tests of) every file of one shard. A file that fails to load
+ * becomes one failing test named after it, and the shard's other files still run.
+ */
+export function loadShard(shard: number, of: number, root: string = TEST_ROOT): void {
+    for (const file of shardFiles(testFiles(root), shard, of)) {
+        try {
+            require(file); // eslint-disable-line @typescript-eslint/no-require-imports
+        } catch (err) {
+            test(`${path.relative(root, file)} loads`, () => {
+                throw err;
+            });
+        }
     }
 }
