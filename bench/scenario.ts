@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { IstioMulticlusterMesh } from "../components/mesh";
 import { validateMeshConfig } from "../components/config-validation";
-import { buildMeshPlan } from "../components/mesh-plan";
 import { FULL_STACK_TRACES_ENV, limitSdkStackTraces } from "../components/sdk-stack-traces";
 import { RecordedResource, runUnderMocks } from "../test/harness";
+import { meshArgsOf } from "../test/plan-diff";
 
 export interface BenchScenario {
     model: "multi-primary" | "primary-remote";
@@ -99,14 +99,7 @@ export function criticalPathDepth(resources: readonly RecordedResource[]): numbe
 function meshArgs(s: BenchScenario) {
     const { config, problems } = validateMeshConfig(syntheticStackConfig(s));
     if (!config) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join("\n"));
-    const plan = buildMeshPlan(config);
-    const access = Object.fromEntries(
-        config.clusters.map((c) => [
-            c.name,
-            { kubeconfig: `# synthetic kubeconfig of ${c.name}`, apiServer: c.apiServer! },
-        ]),
-    );
-    return { config, plan, access };
+    return meshArgsOf(config);
 }
 
 export async function runScenario(s: BenchScenario): Promise<ScenarioResult> {

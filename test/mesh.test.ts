@@ -23,6 +23,7 @@ import {
     runUnderMocks,
     validateKubernetesObjects,
 } from "./harness";
+import { meshArgsOf } from "./plan-diff";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -45,12 +46,9 @@ function configOf(clusters: Record<string, unknown>[], overrides: Record<string,
 }
 
 async function build(config: MeshConfig, options: MockOptions = {}) {
-    const plan = buildMeshPlan(config);
-    const access = Object.fromEntries(
-        config.clusters.map((c) => [c.name, { kubeconfig: `kubeconfig of ${c.name}`, apiServer: c.apiServer! }]),
-    );
-    const run = await runUnderMocks(() => new IstioMulticlusterMesh("mesh", { config, plan, access }), options);
-    return { plan, mesh: run.result, resources: run.resources };
+    const args = meshArgsOf(config);
+    const run = await runUnderMocks(() => new IstioMulticlusterMesh("mesh", args), options);
+    return { plan: args.plan, mesh: run.result, resources: run.resources };
 }
 
 const releasesIn = (resources: RecordedResource[], cluster: string) =>

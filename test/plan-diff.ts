@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 
 import { MeshConfig } from "../components/config";
 import { validateMeshConfig } from "../components/config-validation";
-import { IstioMulticlusterMesh } from "../components/mesh";
+import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "../components/mesh";
 import { buildMeshPlan } from "../components/mesh-plan";
 import { MockOptions, RecordedResource, runUnderMocks } from "./harness";
 
@@ -58,12 +58,19 @@ export async function meshResources(
     return byUrn;
 }
 
-async function registerMesh(config: MeshConfig, options: MockOptions): Promise<Map<string, RecordedResource>> {
-    const plan = buildMeshPlan(config);
+/**
+ * What {@link IstioMulticlusterMesh} takes for a validated config: its plan, and per cluster a
+ * placeholder kubeconfig and the configured API server (tests and plan diffs read no real files).
+ */
+export function meshArgsOf(config: MeshConfig): IstioMulticlusterMeshArgs {
     const access = Object.fromEntries(
         config.clusters.map((c) => [c.name, { kubeconfig: `kubeconfig of ${c.name}`, apiServer: c.apiServer! }]),
     );
-    const { resources } = await runUnderMocks(() => new IstioMulticlusterMesh("mesh", { config, plan, access }), {
+    return { config, plan: buildMeshPlan(config), access };
+}
+
+async function registerMesh(config: MeshConfig, options: MockOptions): Promise<Map<string, RecordedResource>> {
+    const { resources } = await runUnderMocks(() => new IstioMulticlusterMesh("mesh", meshArgsOf(config)), {
         ...options,
         stableTls: true,
     });

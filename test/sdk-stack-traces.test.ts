@@ -7,10 +7,9 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 
 import { IstioMulticlusterMesh } from "../components/mesh";
-import { buildMeshPlan } from "../components/mesh-plan";
 import { FULL_STACK_TRACES_ENV, limitSdkStackTraces, wantsFullStackTraces } from "../components/sdk-stack-traces";
 import { runUnderMocks } from "./harness";
-import { meshOf } from "./plan-diff";
+import { meshArgsOf, meshOf } from "./plan-diff";
 
 describe("wantsFullStackTraces", () => {
     test("is off by default and when the variables are empty or 0", () => {
@@ -53,15 +52,12 @@ describe("limitSdkStackTraces", () => {
             { name: "east", network: "net1" },
             { name: "west", network: "net2" },
         ]);
-        const plan = buildMeshPlan(config);
-        const access = Object.fromEntries(
-            config.clusters.map((c) => [c.name, { kubeconfig: `kubeconfig of ${c.name}`, apiServer: c.apiServer! }]),
-        );
+        const args = meshArgsOf(config);
         const positions = async (limit: boolean) => {
             const { resources } = await runUnderMocks(() => {
                 Error.stackTraceLimit = 10;
                 if (limit) limitSdkStackTraces({});
-                return new IstioMulticlusterMesh("mesh", { config, plan, access });
+                return new IstioMulticlusterMesh("mesh", args);
             });
             return new Map(resources.map((r) => [`${r.type} ${r.name}`, r.sourcePosition]));
         };
