@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import * as yaml from "js-yaml";
 
 import { readStackConfigFile } from "../components/stack-config";
-import { find, ofType, RecordedResource, runUnderMocks, validateKubernetesObjects } from "./harness";
+import { evaluateProgram, find, ofType, RecordedResource, runUnderMocks, validateKubernetesObjects } from "./harness";
 
 const repoRoot = path.resolve(__dirname, "..");
 const apiServers = { cluster1: "https://172.18.0.3:6443", cluster2: "https://172.18.0.2:6443" };
@@ -80,17 +80,10 @@ describe("index.ts with Pulumi.kind.yaml as kind-up.sh leaves it", () => {
         process.chdir(bed);
         // Small RSA keys keep the real-crypto mocks fast; nothing here depends on the key size.
         const { raw } = readStackConfigFile(stackFile);
-        const run = await runUnderMocks(
-            () => {
-                // A fresh evaluation even if another test file in this process loaded the program.
-                delete require.cache[require.resolve("../index")];
-                return require("../index") as Record<string, unknown>; // eslint-disable-line @typescript-eslint/no-require-imports
-            },
-            {
-                config: { ...raw, ca: { rsaBits: 2048 } },
-                stack: "kind",
-            },
-        );
+        const run = await runUnderMocks(evaluateProgram, {
+            config: { ...raw, ca: { rsaBits: 2048 } },
+            stack: "kind",
+        });
         resources = run.resources;
     });
     after(() => {

@@ -16,7 +16,15 @@ import { ConfigValidationError } from "../components/config";
 import { loadProgramInputs, ProgramEnvironment } from "../components/program-inputs";
 import { FULL_STACK_TRACES_ENV } from "../components/sdk-stack-traces";
 import { readStackConfigFile } from "../components/stack-config";
-import { find, ofType, promiseOf, RecordedResource, runUnderMocks, validateKubernetesObjects } from "./harness";
+import {
+    evaluateProgram,
+    find,
+    ofType,
+    promiseOf,
+    RecordedResource,
+    runUnderMocks,
+    validateKubernetesObjects,
+} from "./harness";
 
 /** A kubeconfig with one context per cluster, fake credentials, like the seed's "multiconf". */
 function multiconf(contexts: Record<string, string>): string {
@@ -69,9 +77,7 @@ describe("index.ts with Pulumi.dev.yaml", () => {
             () => {
                 // The harness may have set its own limit; start from Node's default to see the program's.
                 Error.stackTraceLimit = 10;
-                // A fresh evaluation even if another test file in this process loaded the program.
-                delete require.cache[require.resolve("../index")];
-                const exported = require("../index") as Record<string, unknown>; // eslint-disable-line @typescript-eslint/no-require-imports
+                const exported = evaluateProgram();
                 stackTraceLimitAfterProgram = Error.stackTraceLimit;
                 return exported;
             },

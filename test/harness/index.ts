@@ -17,6 +17,8 @@
  * - Invokes: `kubernetes:yaml:decode` (js-yaml), `tls:index/getPublicKey:getPublicKey`; any
  *   other invoke fails with its token named (there is no helm binary for `kubernetes:helm:template`).
  */
+import * as path from "node:path";
+
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import * as k8s from "./kubernetes";
@@ -483,4 +485,15 @@ export async function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
         throw new Error("promiseOf: the output is unknown (a preview, or a value the mocks did not provide)");
     }
     return value;
+}
+
+/**
+ * Evaluates the program (index.ts) and returns its exports; call it as `runUnderMocks`'s program.
+ * Always a fresh evaluation: `npm test` runs many test files in one process, and another may
+ * already have loaded the program, whose registrations happen only while its module first runs.
+ */
+export function evaluateProgram(): Record<string, unknown> {
+    const entry = require.resolve(path.join(__dirname, "..", "..", "index"));
+    delete require.cache[entry];
+    return require(entry) as Record<string, unknown>; // eslint-disable-line @typescript-eslint/no-require-imports
 }
