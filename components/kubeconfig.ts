@@ -182,11 +182,6 @@ export function kubeconfigListEntries(value: string | undefined, delimiter = pat
         .filter((s) => s !== "");
 }
 
-/** First entry of a `KUBECONFIG` list, if any. */
-export function firstKubeconfigEntry(value: string | undefined, delimiter = path.delimiter): string | undefined {
-    return kubeconfigListEntries(value, delimiter)[0];
-}
-
 /** One parsed file of a `KUBECONFIG` list. */
 export interface KubeconfigSource {
     /** Absolute path of the file. */

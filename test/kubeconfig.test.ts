@@ -7,7 +7,6 @@ import * as yaml from "js-yaml";
 import { ClusterConfig } from "../components/config";
 import {
     expandKubeconfigPath,
-    firstKubeconfigEntry,
     kubeconfigForContext,
     kubeconfigListEntries,
     mergeKubeconfigs,
@@ -297,9 +296,9 @@ describe("kubeconfig helpers", () => {
     });
 
     it("parses KUBECONFIG lists and expands ~", () => {
-        assert.equal(firstKubeconfigEntry("/a:/b", ":"), "/a");
-        assert.equal(firstKubeconfigEntry(":/b", ":"), "/b");
-        assert.equal(firstKubeconfigEntry("", ":"), undefined);
+        assert.equal(kubeconfigListEntries("/a:/b", ":")[0], "/a");
+        assert.equal(kubeconfigListEntries(":/b", ":")[0], "/b");
+        assert.equal(kubeconfigListEntries("", ":")[0], undefined);
         assert.equal(expandKubeconfigPath("~/.kube/x", "/home/u", "/w"), "/home/u/.kube/x");
         assert.equal(expandKubeconfigPath("rel/x", "/home/u", "/w"), "/w/rel/x");
         assert.equal(expandKubeconfigPath("~/x", undefined, "/w"), undefined);
