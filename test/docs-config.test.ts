@@ -110,6 +110,13 @@ describe("Pulumi.yaml config block", () => {
         for (const key of ["caKeyPem", "kubeconfigs"]) assert.match(declared[key].description ?? "", /--secret/);
     });
 
+    it("names every per-cluster key of the schema in the clusters description", () => {
+        const clusterKeys = Object.keys(MESH_CONFIG_SCHEMA.properties!.clusters.items!.properties!);
+        assert.ok(clusterKeys.includes("apiServerTlsServerName"));
+        const description = declared.clusters.description ?? "";
+        for (const key of clusterKeys) assert.match(description, new RegExp(`\\b${key}\\b`), key);
+    });
+
     it("disables the default kubernetes provider with a value, not a default", () => {
         assert.deepEqual(declared["pulumi:disable-default-providers"], { value: ["kubernetes"] });
     });
