@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MeshConfig } from "./config";
 import { clusterIstioOutputs } from "./istio-outputs";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
+import { meshDiagram } from "./mesh-diagram";
 import { RootRotationSummary, rootRotationSummary } from "./pki-spec";
 import { troubleshootingCommands } from "./verification";
 
@@ -26,6 +27,20 @@ function rotationOutput(
         .apply(([c, n]) =>
             rootRotationSummary(stage, { name: config.ca.name, certPem: c }, { name: rotation.next.name, certPem: n }),
         );
+}
+
+/** The Mermaid diagram of the mesh with the gateway addresses the clusters report after `up`. */
+function meshDiagramOutput(mesh: IstioMulticlusterMesh, args: IstioMulticlusterMeshArgs): pulumi.Output<string> {
+    const gateways = args.plan.clusters.flatMap((c) => {
+        const gw = mesh.members[c.name].eastWestGateway;
+        return gw ? [pulumi.all([c.name, gw.address, gw.port])] : [];
+    });
+    return pulumi.all(gateways).apply((known) => {
+        const liveGatewayAddresses = Object.fromEntries(
+            known.filter(([, address]) => address).map(([name, address, port]) => [name, `${address}:${port}`]),
+        );
+        return meshDiagram(args.plan, args.config, { liveGatewayAddresses });
+    });
 }
 
 /** Builds every stack output of the program from the mesh and its inputs. */
@@ -81,6 +96,7 @@ export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticl
                 ];
             }),
         ),
+        meshDiagram: meshDiagramOutput(mesh, args),
         troubleshooting: troubleshootingCommands(plan, config, contexts),
         verification: mesh.verification?.results,
         verificationMatrix: mesh.verification?.matrix,

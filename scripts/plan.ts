@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigProblem, formatConfigProblems } from "../components/config";
 import { validateMeshConfig } from "../components/config-validation";
+import { meshDiagram } from "../components/mesh-diagram";
 import { buildMeshPlan } from "../components/mesh-plan";
 import { formatPlanReport, planToJson } from "../components/plan-report";
 import { readStackConfigFile } from "../components/stack-config";
@@ -19,24 +20,28 @@ export interface PlanCliResult {
     stderr: string;
 }
 
-const USAGE = `Usage: npm run plan -- (--stack <name> | --file <Pulumi.<stack>.yaml>) [--json]
+const USAGE = `Usage: npm run plan -- (--stack <name> | --file <Pulumi.<stack>.yaml>) [--json | --format <f>]
 
-  --stack <name>  read Pulumi.<name>.yaml in the current directory
-  --file <path>   read this stack file (e.g. examples/Pulumi.mixed.yaml)
-  --json          print the plan (or the problems) as JSON
+  --stack <name>     read Pulumi.<name>.yaml in the current directory
+  --file <path>      read this stack file (e.g. examples/Pulumi.mixed.yaml)
+  --json             print the plan (or the problems) as JSON (same as --format json)
+  --format <f>       text (default), json, or mermaid: a Mermaid flowchart of the mesh
 
 No cluster, Pulumi CLI or kubeconfig is needed. Exit code 1 when the configuration has problems.
 For clean JSON on stdout use: npm run --silent plan -- --stack dev --json`;
 
+const FORMATS = ["text", "json", "mermaid"] as const;
+type Format = (typeof FORMATS)[number];
+
 interface Args {
     stack?: string;
     file?: string;
-    json: boolean;
+    format: Format;
     help: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args | string {
-    const args: Args = { json: false, help: false };
+    const args: Args = { format: "text", help: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = (): string | undefined => {
@@ -45,8 +50,14 @@ function parseArgs(argv: readonly string[]): Args | string {
             i++;
             return argv[i];
         };
-        if (a === "--json") args.json = true;
-        else if (a === "-h" || a === "--help") args.help = true;
+        if (a === "--json") args.format = "json";
+        else if (a === "--format" || a.startsWith("--format=")) {
+            const format = value();
+            if (!FORMATS.includes(format as Format)) {
+                return `--format takes one of ${FORMATS.join(", ")}, not '${format ?? ""}'.`;
+            }
+            args.format = format as Format;
+        } else if (a === "-h" || a === "--help") args.help = true;
         else if (a === "--stack" || a.startsWith("--stack=") || a === "-s") args.stack = value();
         else if (a === "--file" || a.startsWith("--file=") || a === "-f") args.file = value();
         else return `Unknown argument '${a}'.`;
@@ -104,7 +115,7 @@ export function runPlan(argv: readonly string[], cwd: string = process.cwd()): P
     const problems: ConfigProblem[] = [...stackFile.problems, ...result.problems];
     if (problems.length > 0 || !result.config) {
         const text = `${shown}: ${formatConfigProblems(problems)}\n`;
-        return parsed.json
+        return parsed.format === "json"
             ? { exitCode: 1, stdout: `${JSON.stringify({ source: shown, problems }, null, 2)}\n`, stderr: text }
             : { exitCode: 1, stdout: "", stderr: text };
     }
@@ -116,9 +127,11 @@ export function runPlan(argv: readonly string[], cwd: string = process.cwd()): P
         secretKubeconfigClusters:
             typeof kubeconfigs === "object" && kubeconfigs !== null ? Object.keys(kubeconfigs) : [],
     };
-    const stdout = parsed.json
-        ? JSON.stringify(planToJson(plan, result.config, options), null, 2)
-        : formatPlanReport(plan, result.config, options);
+    if (parsed.format === "mermaid") return { exitCode: 0, stdout: meshDiagram(plan, result.config), stderr: "" };
+    const stdout =
+        parsed.format === "json"
+            ? JSON.stringify(planToJson(plan, result.config, options), null, 2)
+            : formatPlanReport(plan, result.config, options);
     return { exitCode: 0, stdout: `${stdout}\n`, stderr: "" };
 }
 

@@ -1,0 +1,164 @@
+/**
+ * The mesh as a picture: a Mermaid flowchart of the plan.
+ *
+ * One subgraph per network holds a node per cluster (role, control plane, east-west gateway and
+ * its address); edges say which primary serves a remote (through which gateway) and which primary
+ * holds a remote secret about which cluster; a CA subgraph shows which root signs which
+ * intermediate. `npm run plan -- --format mermaid`, the `meshDiagram` stack output and
+ * docs/models.md all print this same function's text, so the three cannot disagree.
+ */
+import { MeshConfig } from "./config";
+import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./mesh-plan";
+
+/**
+ * Above this many remote-secret pairs the watch edges are grouped: one node per distinct set of
+ * watching primaries, with one edge to each cluster that set watches. A full multi-primary mesh
+ * of N clusters then draws N edges instead of N × (N − 1), which stays readable at 20 clusters
+ * and beyond. 12 pairs is a four-primary full mesh, the largest that still reads drawn out.
+ */
+export const MAX_DRAWN_WATCH_EDGES = 12;
+
+/** Options of {@link meshDiagram}. */
+export interface MeshDiagramOptions {
+    /**
+     * Gateway addresses known after deployment (cluster name → `address:port`), e.g. a
+     * LoadBalancer's address read back from its Service. They replace what the config alone says.
+     */
+    liveGatewayAddresses?: Readonly<Record<string, string>>;
+    /**
+     * Marks per cluster for a change view (a pull request against its base): added, removed or
+     * changed clusters get a class each, drawn in their own colour.
+     */
+    changes?: Readonly<Record<string, "added" | "removed" | "changed">>;
+    /** Direction of the flowchart. Default `LR` (networks side by side). */
+    direction?: "LR" | "TB";
+}
+
+/** A Mermaid node id from a name: ids allow letters, digits and underscores only. */
+export function mermaidId(prefix: string, name: string): string {
+    return `${prefix}_${name.replace(/[^A-Za-z0-9]/g, "_")}`;
+}
+
+/** Text inside a quoted Mermaid label: quotes and angle brackets would end or break it. */
+function label(text: string): string {
+    return text.replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;");
+}
+
+/** The gateway line of a cluster's node: type and where other networks reach it. */
+function gatewayLine(cluster: ClusterPlan, live: string | undefined): string | undefined {
+    const gw = cluster.eastWestGateway;
+    if (!gw) return undefined;
+    const port = advertisedGatewayPort(gw);
+    let where: string;
+    if (live) where = live;
+    else if (gw.address) where = `${gw.address}:${port}`;
+    else if (gw.serviceType === "LoadBalancer" && gw.loadBalancerIP) where = `${gw.loadBalancerIP}:${port}`;
+    else if (gw.serviceType === "NodePort") where = `node ExternalIPs, port ${gw.nodePort ?? "auto"}`;
+    else where = `address after up, port ${port}`;
+    return `east-west ${gw.serviceType} ${where}`;
+}
+
+function clusterNode(cluster: ClusterPlan, options: MeshDiagramOptions): string {
+    const lines = [`<b>${cluster.name}</b>`];
+    lines.push(cluster.runsIstiod ? "primary · istiod" : `remote · istiod of ${cluster.controlPlane}`);
+    const gw = gatewayLine(cluster, options.liveGatewayAddresses?.[cluster.name]);
+    if (gw) lines.push(gw);
+    // Mermaid takes <br/> and <b> inside a quoted label; everything else is escaped.
+    const text = lines.map((l, i) => (i === 0 ? l : label(l))).join("<br/>");
+    return `    ${mermaidId("c", cluster.name)}["${text}"]`;
+}
+
+/** Watch edges, drawn out or grouped by the set of primaries that watch a cluster. */
+function watchEdges(plan: MeshPlan): string[] {
+    const pairs = plan.remoteSecretPairs;
+    if (pairs.length <= MAX_DRAWN_WATCH_EDGES) {
+        return pairs.map((p) => `  ${mermaidId("c", p.holder)} -. "watches" .-> ${mermaidId("c", p.source)}`);
+    }
+    const bySet = new Map<string, string[]>();
+    for (const cluster of plan.clusters) {
+        if (cluster.watchedBy.length === 0) continue;
+        const key = cluster.watchedBy.join(",");
+        bySet.set(key, [...(bySet.get(key) ?? []), cluster.name]);
+    }
+    // Clusters whose watchers differ only by the cluster itself (a primary never watches itself)
+    // share one group: "every primary" is what a reader wants to see.
+    const primaries = plan.clusters.filter((c) => c.runsIstiod).map((c) => c.name);
+    const lines: string[] = [];
+    let group = 0;
+    const merged = new Map<string, { watchers: string[]; watched: string[] }>();
+    for (const [key, watched] of bySet) {
+        const watchers = key.split(",");
+        const everyOther = watched.every((w) => {
+            const others = primaries.filter((p) => p !== w);
+            return others.length === watchers.length && others.every((p) => watchers.includes(p));
+        });
+        const mergedKey = everyOther ? "*" : key;
+        const entry = merged.get(mergedKey) ?? { watchers: everyOther ? primaries : watchers, watched: [] };
+        entry.watched.push(...watched);
+        merged.set(mergedKey, entry);
+    }
+    for (const [key, { watchers, watched }] of merged) {
+        group++;
+        const id = `w_${group}`;
+        const who =
+            key === "*"
+                ? `every primary (${watchers.length}) watches every other cluster`
+                : `watched by ${summariseNames(watchers)}`;
+        lines.push(`  ${id}{{"${label(`remote secrets: ${who}`)}"}}`);
+        for (const w of watched.sort()) lines.push(`  ${id} -.-> ${mermaidId("c", w)}`);
+    }
+    return lines;
+}
+
+/** `a, b, c` up to four names, then `a, b, … (n)`. */
+function summariseNames(names: readonly string[]): string {
+    if (names.length <= 4) return names.join(", ");
+    return `${names.slice(0, 2).join(", ")}, … (${names.length} primaries)`;
+}
+
+/** The Mermaid flowchart of a plan. Deterministic: the same plan gives the same text. */
+export function meshDiagram(plan: MeshPlan, config: MeshConfig, options: MeshDiagramOptions = {}): string {
+    const out = [`flowchart ${options.direction ?? "LR"}`];
+    const byName = new Map(plan.clusters.map((c) => [c.name, c]));
+    for (const network of Object.keys(plan.networks).sort()) {
+        out.push(`  subgraph ${mermaidId("net", network)}["network ${label(network)}"]`);
+        for (const name of plan.networks[network]) {
+            const cluster = byName.get(name);
+            if (cluster) out.push(clusterNode(cluster, options));
+        }
+        out.push("  end");
+    }
+
+    const rootId = "ca_root";
+    const rotation = config.rootRotation;
+    out.push(`  subgraph ca["CA"]`);
+    const rootText = `root ${config.ca.name} (${config.ca.mode === "import" ? "imported" : "generated"})`;
+    out.push(`    ${rootId}(["${label(rootText)}"])`);
+    if (rotation) {
+        out.push(`    ca_next(["${label(`next root ${rotation.next.name}: ${rotation.stage}`)}"])`);
+    }
+    out.push("  end");
+    const signer = rotation?.stage === "issueFromNext" ? "ca_next" : rootId;
+    for (const c of plan.clusters.filter((p) => p.runsIstiod)) {
+        out.push(`  ${signer} -- "signs intermediate" --> ${mermaidId("c", c.name)}`);
+    }
+
+    for (const c of plan.clusters.filter((p) => !p.runsIstiod)) {
+        const primary = byName.get(c.controlPlane);
+        const via = primary?.exposeIstiod ? "served via east-west gateway" : "served by";
+        out.push(`  ${mermaidId("c", c.name)} == "${via}" ==> ${mermaidId("c", c.controlPlane)}`);
+    }
+    out.push(...watchEdges(plan));
+
+    const changes = Object.entries(options.changes ?? {});
+    if (changes.length > 0) {
+        out.push("  classDef added fill:#d4f7d4,stroke:#2e7d32,stroke-width:2px");
+        out.push("  classDef removed fill:#fbd5d5,stroke:#c62828,stroke-width:2px,stroke-dasharray:4 3");
+        out.push("  classDef changed fill:#fff3c4,stroke:#b28704,stroke-width:2px");
+        for (const kind of ["added", "removed", "changed"] as const) {
+            const ids = changes.filter(([, k]) => k === kind).map(([n]) => mermaidId("c", n));
+            if (ids.length > 0) out.push(`  class ${ids.sort().join(",")} ${kind}`);
+        }
+    }
+    return `${out.join("\n")}\n`;
+}
