@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 
@@ -8,6 +9,7 @@ import { MAX_DRAWN_WATCH_EDGES, meshDiagram, mermaidId } from "../components/mes
 import { buildMeshPlan } from "../components/mesh-plan";
 import { readStackConfigFile } from "../components/stack-config";
 import { syntheticStackConfig } from "../bench/scenario";
+import { diagramChangeComment } from "../scripts/diagram-diff";
 import { exampleStackFiles, withExampleDiagrams } from "../scripts/docs-diagrams";
 import { parseMermaid } from "./mermaid";
 import { meshOf } from "./plan-diff";
@@ -137,5 +139,31 @@ describe("docs/models.md example diagrams", () => {
         const markdown = fs.readFileSync(path.join(ROOT, "docs", "models.md"), "utf8");
         assert.equal(markdown, withExampleDiagrams(markdown, ROOT), "run npm run docs:diagrams");
         for (const file of exampleStackFiles(ROOT)) assert.ok(markdown.includes(`### \`${file}\``), file);
+    });
+});
+
+describe("diagram of a change (pull-request comment)", () => {
+    const dev = path.join(ROOT, "Pulumi.dev.yaml");
+    it("a new stack shows the pull request's diagram alone", () => {
+        const body = diagramChangeComment("dev", undefined, dev);
+        assert.match(body, /After this change \(the stack is new\)/);
+        assert.equal(body.match(/```mermaid/g)?.length, 1);
+    });
+    it("an unchanged topology says so and marks nothing", () => {
+        const body = diagramChangeComment("dev", dev, dev);
+        assert.match(body, /leaves the mesh's topology as it is/);
+        assert.doesNotMatch(body, /classDef/);
+    });
+    it("a pull request whose stack config is wrong shows its problems instead of a picture", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "diagram-"));
+        try {
+            const bad = path.join(dir, "Pulumi.bad.yaml");
+            fs.writeFileSync(bad, "config:\n  istio-multicluster:clusters: 42\n");
+            const body = diagramChangeComment("bad", dev, bad);
+            assert.match(body, /has problems/);
+            assert.match(body, /clusters/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

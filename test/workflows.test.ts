@@ -199,3 +199,71 @@ describe("preview.yml", () => {
         assert.match(run.stdout, /::error::secret KUBECONFIGS_DEV is empty or missing/);
     });
 });
+
+describe("preview.yml mesh diagram step", () => {
+    const steps = load("preview.yml").jobs.preview.steps;
+    const script = steps.find((s) => s.name === "Mesh diagram of the change")?.run;
+
+    it("runs before the preview, with the pull request's number, base branch and a token", () => {
+        const diagram = indexOf(steps, (s) => s.name === "Mesh diagram of the change", "drawing the diagram");
+        const preview = indexOf(steps, (s) => s.with?.command === "preview", "previewing");
+        assert.ok(diagram < preview);
+        const env = steps[diagram].env!;
+        assert.equal(env.BASE_REF, "${{ github.base_ref }}");
+        assert.equal(env.PR_NUMBER, "${{ github.event.pull_request.number }}");
+        assert.equal(env.GH_TOKEN, "${{ secrets.GITHUB_TOKEN }}");
+    });
+
+    const git = (cwd: string, ...args: string[]) => {
+        const r = spawnSync("git", args, { cwd, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+    };
+
+    it("comments the diagram of the base branch's stack file against the pull request's", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "diagram-step-"));
+        try {
+            // The base branch in an "origin" repository, the pull request in a clone of it.
+            const origin = path.join(dir, "origin");
+            const work = path.join(dir, "work");
+            fs.mkdirSync(origin);
+            git(origin, "init", "-q", "-b", "main");
+            fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(origin, "Pulumi.dev.yaml"));
+            git(origin, "add", ".");
+            git(origin, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base");
+            git(dir, "clone", "-q", origin, work);
+            const stack = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+            fs.writeFileSync(path.join(work, "Pulumi.dev.yaml"), stack.replace(/\bcluster2\b/g, "cluster3"));
+            // Stand-ins: npm runs the repository's own diagram script; gh records the comment.
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            const tsx = require.resolve("tsx");
+            const npm = [
+                "#!/usr/bin/env bash",
+                'shift 3; [ "$1" = "--" ] && shift',
+                `exec node --import ${JSON.stringify(tsx)} ${JSON.stringify(path.join(ROOT, "scripts", "diagram-diff.ts"))} "$@"`,
+            ].join("\n");
+            fs.writeFileSync(path.join(bin, "npm"), npm, { mode: 0o755 });
+            const comment = path.join(dir, "comment.md");
+            fs.writeFileSync(
+                path.join(bin, "gh"),
+                `#!/usr/bin/env bash\necho "$*" > ${JSON.stringify(`${comment}.args`)}\ncp "$5" ${JSON.stringify(comment)}\n`,
+                { mode: 0o755 },
+            );
+            const run = spawnSync("bash", ["-c", script!], {
+                cwd: work,
+                env: { PATH: `${bin}:${process.env.PATH}`, STACK: "dev", BASE_REF: "main", PR_NUMBER: "7", HOME: dir },
+                encoding: "utf8",
+            });
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(fs.readFileSync(`${comment}.args`, "utf8").trim(), "pr comment 7 --body-file diagram.md");
+            const body = fs.readFileSync(comment, "utf8");
+            assert.match(body, /### Mesh diagram of stack `dev`/);
+            assert.match(body, /Clusters added: `cluster3`; removed: `cluster2`; changed: `cluster1`/);
+            assert.match(body, /class c_cluster2 removed/);
+            assert.match(body, /class c_cluster3 added/);
+            assert.ok(!fs.existsSync(path.join(work, "diagram.md")), "the comment file is removed");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
