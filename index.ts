@@ -9,7 +9,7 @@ import { IstioMulticlusterMesh } from "./components/mesh";
 import { meshStackOutputs } from "./components/mesh-outputs";
 import { loadProgramInputs } from "./components/program-inputs";
 import { limitSdkStackTraces } from "./components/sdk-stack-traces";
-import { readPulumiConfig } from "./components/stack-config";
+import { readPulumiConfig } from "./components/config/stack-config";
 
 const inputs = loadProgramInputs(readPulumiConfig());
 // The SDK's per-promise stack traces are most of the run's cost in a large mesh (see the module).

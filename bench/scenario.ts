@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { IstioMulticlusterMesh } from "../components/mesh";
-import { validateMeshConfig } from "../components/config-validation";
+import { validateMeshConfig } from "../components/config/config-validation";
 import { FULL_STACK_TRACES_ENV, limitSdkStackTraces } from "../components/sdk-stack-traces";
 import { RecordedResource, runUnderMocks } from "../test/harness";
 import { meshArgsOf } from "../test/plan-diff";

@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshConfig } from "./config";
+import { MeshConfig } from "./config/config";
 import { releaseArgs, IstioControlPlane } from "./istio-control-plane";
 import { exposureObjects, IstioObject } from "./istio-manifests";
 import { eastWestGatewayValues } from "./istio-values";

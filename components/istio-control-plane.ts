@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshConfig } from "./config";
+import { MeshConfig } from "./config/config";
 import { namespaceMetadata } from "./istio-manifests";
 import { baseValues, chartSource, ChartKey, HelmValues, istiodValues, remotePilotAddressFor } from "./istio-values";
 import { ClusterPlan, MeshPlan } from "./mesh-plan";

@@ -3,7 +3,7 @@
  * namespace metadata and the exposure objects of Istio's `samples/multicluster` (expose-services.yaml,
  * expose-istiod.yaml, expose-istiod-rev.yaml.tmpl), as plain data for typed custom resources.
  */
-import { MeshConfig } from "./config";
+import { MeshConfig } from "./config/config";
 import { ClusterPlan, CROSS_NETWORK_PORT } from "./mesh-plan";
 import {
     ANNOTATION_CONTROL_PLANE_CLUSTERS,

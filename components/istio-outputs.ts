@@ -2,7 +2,7 @@
  * Per-cluster stack outputs of the Istio layer: what was installed where, and the exact commands
  * to check it by hand.
  */
-import { ClusterRole, MeshConfig } from "./config";
+import { ClusterRole, MeshConfig } from "./config/config";
 import { istiodVirtualServiceName } from "./istio-manifests";
 import { istiodServiceName } from "./istio-values";
 import { ClusterPlan } from "./mesh-plan";

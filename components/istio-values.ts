@@ -7,8 +7,8 @@
  * `manifests/charts/` directory.
  */
 import { isIP } from "node:net";
-import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "./config";
-import { classifyChartRepository } from "./config-validation";
+import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "./config/config";
+import { classifyChartRepository } from "./config/config-validation";
 import { advertisedGatewayPort, ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "./mesh-plan";
 import { ANNOTATION_NODE_SELECTOR, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK } from "./naming";
 

@@ -7,7 +7,7 @@
  * intermediate. `npm run plan -- --format mermaid`, the `meshDiagram` stack output and
  * docs/models.md all print this same function's text, so the three cannot disagree.
  */
-import { MeshConfig } from "./config";
+import { MeshConfig } from "./config/config";
 import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./mesh-plan";
 
 /**

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { MeshConfig } from "./config";
+import { MeshConfig } from "./config/config";
 import { clusterIstioOutputs } from "./istio-outputs";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
 import { meshDiagram } from "./mesh-diagram";

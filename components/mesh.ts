@@ -11,7 +11,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { MeshConfig } from "./config";
+import { MeshConfig } from "./config/config";
 import { EastWestGateway } from "./east-west-gateway";
 import { IstioControlPlane } from "./istio-control-plane";
 import { ClusterPlan, MeshPlan } from "./mesh-plan";

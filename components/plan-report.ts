@@ -2,7 +2,7 @@
  * The mesh plan as people and machines read it: resource counts, the `npm run plan` text report
  * and its JSON form. Pure functions of the plan and the validated config.
  */
-import { EastWestGatewayConfig, MeshConfig } from "./config";
+import { EastWestGatewayConfig, MeshConfig } from "./config/config";
 import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./mesh-plan";
 import { remoteSecretLayoutAdvice } from "./remote-secrets-manifest";
 

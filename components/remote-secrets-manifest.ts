@@ -6,7 +6,7 @@
  * these values into resources.
  */
 import * as yaml from "js-yaml";
-import { RemoteSecretsConfig } from "./config";
+import { RemoteSecretsConfig } from "./config/config";
 import {
     ANNOTATION_SECRET_CLUSTER,
     ISTIO_NAMESPACE,

@@ -27,7 +27,7 @@ import {
     remoteSecretMetadata,
     renderRemoteKubeconfig,
 } from "./remote-secrets-manifest";
-import { RemoteSecretsConfig } from "./config";
+import { RemoteSecretsConfig } from "./config/config";
 import { MeshPlan } from "./mesh-plan";
 import { resourceName } from "./naming";
 

@@ -7,11 +7,11 @@
  * stack) shows the pull request's diagram alone.
  */
 import * as fs from "node:fs";
-import { validateMeshConfig } from "../components/config-validation";
-import { MeshConfig } from "../components/config";
+import { validateMeshConfig } from "../components/config/config-validation";
+import { MeshConfig } from "../components/config/config";
 import { meshDiagram } from "../components/mesh-diagram";
 import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/mesh-plan";
-import { readStackConfigFile } from "../components/stack-config";
+import { readStackConfigFile } from "../components/config/stack-config";
 
 type Planned = { plan: MeshPlan; config: MeshConfig } | { problems: string };
 

@@ -7,12 +7,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigProblem, formatConfigProblems } from "../components/config";
-import { validateMeshConfig } from "../components/config-validation";
+import { ConfigProblem, formatConfigProblems } from "../components/config/config";
+import { validateMeshConfig } from "../components/config/config-validation";
 import { meshDiagram } from "../components/mesh-diagram";
 import { buildMeshPlan } from "../components/mesh-plan";
 import { formatPlanReport, planToJson } from "../components/plan-report";
-import { readStackConfigFile } from "../components/stack-config";
+import { readStackConfigFile } from "../components/config/stack-config";
 
 export interface PlanCliResult {
     exitCode: number;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigProblem, ConfigValidationError, MeshConfig } from "../components/config";
-import { SECRET_PLACEHOLDER } from "../components/config-schema";
+import { ConfigProblem, ConfigValidationError, MeshConfig } from "../components/config/config";
+import { SECRET_PLACEHOLDER } from "../components/config/config-schema";
 import {
     classifyChartRepository,
     closest,
@@ -10,7 +10,7 @@ import {
     MeshConfigCheck,
     parseMeshConfig,
     validateMeshConfig,
-} from "../components/config-validation";
+} from "../components/config/config-validation";
 
 type Raw = Record<string, unknown>;
 

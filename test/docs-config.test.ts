@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
-import { effectiveDefault, listSchemaKeys, MESH_CONFIG_SCHEMA } from "../components/config-schema";
-import { validateMeshConfig } from "../components/config-validation";
+import { effectiveDefault, listSchemaKeys, MESH_CONFIG_SCHEMA } from "../components/config/config-schema";
+import { validateMeshConfig } from "../components/config/config-validation";
 
 const ROOT = path.resolve(__dirname, "..");
 const docs = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");

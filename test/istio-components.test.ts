@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as debuggable from "@pulumi/pulumi/runtime/debuggable";
-import { MeshConfig } from "../components/config";
+import { MeshConfig } from "../components/config/config";
 import { advertisedAddress, EastWestGateway, remotePilotAddressFor } from "../components/east-west-gateway";
 import { IstioControlPlane } from "../components/istio-control-plane";
 import { clusterIstioOutputs } from "../components/istio-outputs";

@@ -11,7 +11,7 @@ import {
     DEFAULT_TRUST_DOMAIN,
     EastWestGatewayConfig,
     MeshConfig,
-} from "../components/config";
+} from "../components/config/config";
 
 export function cluster(
     name: string,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigValidationError, MeshConfig } from "../components/config";
+import { ConfigValidationError, MeshConfig } from "../components/config/config";
 import {
     baseValues,
     chartSource,

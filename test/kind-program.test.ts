@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 
 import * as yaml from "js-yaml";
 
-import { readStackConfigFile } from "../components/stack-config";
+import { readStackConfigFile } from "../components/config/stack-config";
 import { evaluateProgram, find, ofType, RecordedResource, runUnderMocks, validateKubernetesObjects } from "./harness";
 
 const repoRoot = path.resolve(__dirname, "..");

@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import * as yaml from "js-yaml";
-import { PROJECT_NAME } from "../components/config";
-import { validateMeshConfig } from "../components/config-validation";
+import { PROJECT_NAME } from "../components/config/config";
+import { validateMeshConfig } from "../components/config/config-validation";
 import { buildMeshPlan } from "../components/mesh-plan";
 
 const stackText = fs.readFileSync(path.resolve(__dirname, "..", "Pulumi.kind.yaml"), "utf8");

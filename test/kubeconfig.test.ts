@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as yaml from "js-yaml";
-import { ClusterConfig } from "../components/config";
+import { ClusterConfig } from "../components/config/config";
 import {
     expandKubeconfigPath,
     kubeconfigForContext,
@@ -12,7 +12,7 @@ import {
     mergeKubeconfigs,
     parseKubeconfig,
     resolveClusterAccess,
-} from "../components/kubeconfig";
+} from "../components/config/kubeconfig";
 
 /** Fake credentials only: base64 of obviously fake text. */
 const FAKE = (what: string) => Buffer.from(`FAKE ${what} FOR TESTS`).toString("base64");

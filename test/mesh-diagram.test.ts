@@ -4,10 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 
-import { validateMeshConfig } from "../components/config-validation";
+import { validateMeshConfig } from "../components/config/config-validation";
 import { MAX_DRAWN_WATCH_EDGES, meshDiagram, mermaidId } from "../components/mesh-diagram";
 import { buildMeshPlan } from "../components/mesh-plan";
-import { readStackConfigFile } from "../components/stack-config";
+import { readStackConfigFile } from "../components/config/stack-config";
 import { syntheticStackConfig } from "../bench/scenario";
 import { diagramChangeComment } from "../scripts/diagram-diff";
 import { exampleStackFiles, withExampleDiagrams } from "../scripts/docs-diagrams";

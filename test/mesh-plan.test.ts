@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { MeshConfig } from "../components/config";
-import { parseMeshConfig, validateMeshConfig } from "../components/config-validation";
+import { MeshConfig } from "../components/config/config";
+import { parseMeshConfig, validateMeshConfig } from "../components/config/config-validation";
 import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/mesh-plan";
 import { countPlanResources, describeGatewayExposure, formatPlanReport, planToJson } from "../components/plan-report";
 

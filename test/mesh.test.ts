@@ -8,11 +8,11 @@ import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
-import { MeshConfig } from "../components/config";
-import { validateMeshConfig } from "../components/config-validation";
+import { MeshConfig } from "../components/config/config";
+import { validateMeshConfig } from "../components/config/config-validation";
 import { IstioMulticlusterMesh } from "../components/mesh";
 import { buildMeshPlan, MeshPlan } from "../components/mesh-plan";
-import { readStackConfigFile } from "../components/stack-config";
+import { readStackConfigFile } from "../components/config/stack-config";
 import {
     defaultGatewayAddress,
     dependsOn,

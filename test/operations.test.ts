@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 
-import { formatConfigProblems, MeshConfig } from "../components/config";
-import { validateMeshConfig } from "../components/config-validation";
+import { formatConfigProblems, MeshConfig } from "../components/config/config";
+import { validateMeshConfig } from "../components/config/config-validation";
 import { MockOptions, RecordedResource } from "./harness";
 import { ClusterEntry, diffResources, meshOf, meshResources, PlanDiff } from "./plan-diff";
 import { anchorsOf } from "./markdown";

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CaConfig, ConfigValidationError, IntermediateConfig } from "../components/config";
+import { CaConfig, ConfigValidationError, IntermediateConfig } from "../components/config/config";
 import { ClusterIntermediateCa, MeshRootCa, newCacertsSecret } from "../components/pki";
 import {
     CACERTS_KEYS,

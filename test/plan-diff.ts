@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 
-import { MeshConfig } from "../components/config";
-import { validateMeshConfig } from "../components/config-validation";
+import { MeshConfig } from "../components/config/config";
+import { validateMeshConfig } from "../components/config/config-validation";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "../components/mesh";
 import { buildMeshPlan } from "../components/mesh-plan";
 import { MockOptions, RecordedResource, runUnderMocks } from "./harness";

@@ -12,10 +12,10 @@ import { after, before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
-import { ConfigValidationError } from "../components/config";
+import { ConfigValidationError } from "../components/config/config";
 import { loadProgramInputs, ProgramEnvironment } from "../components/program-inputs";
 import { FULL_STACK_TRACES_ENV } from "../components/sdk-stack-traces";
-import { readStackConfigFile } from "../components/stack-config";
+import { readStackConfigFile } from "../components/config/stack-config";
 import {
     evaluateProgram,
     find,

@@ -11,8 +11,8 @@ import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
-import { ConfigValidationError, MeshConfig } from "../components/config";
-import { validateMeshConfig } from "../components/config-validation";
+import { ConfigValidationError, MeshConfig } from "../components/config/config";
+import { validateMeshConfig } from "../components/config/config-validation";
 import { istiodValues, rootRotationSettings, valueOverrideProblems } from "../components/istio-values";
 import { IstioMulticlusterMesh } from "../components/mesh";
 import { meshStackOutputs } from "../components/mesh-outputs";

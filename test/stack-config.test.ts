@@ -4,15 +4,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { SECRET_PLACEHOLDER } from "../components/config-schema";
-import { validateMeshConfig } from "../components/config-validation";
+import { SECRET_PLACEHOLDER } from "../components/config/config-schema";
+import { validateMeshConfig } from "../components/config/config-validation";
 import {
     parseConfigValue,
     parseStackConfig,
     readPulumiConfig,
     readStackConfigFile,
     secretKubeconfigsOf,
-} from "../components/stack-config";
+} from "../components/config/stack-config";
 
 const STACK = `secretsprovider: passphrase
 encryptionsalt: v1:ZmFrZQ==:v1:ZmFrZQ==:ZmFrZQ==

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshConfig } from "../components/config";
+import { MeshConfig } from "../components/config/config";
 import { buildMeshPlan } from "../components/mesh-plan";
 import { providerResourceName, resourceName } from "../components/naming";
 import {
