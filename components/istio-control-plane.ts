@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { MeshConfig } from "./config/config";
 import { namespaceMetadata } from "./istio-manifests";
 import { baseValues, chartSource, ChartKey, HelmValues, istiodValues, remotePilotAddressFor } from "./istio-values";
-import { ClusterPlan, MeshPlan } from "./mesh-plan";
+import { ClusterPlan, MeshPlan } from "./plan/mesh-plan";
 import { newCacertsSecret } from "./pki";
-import { ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "./naming";
+import { ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "./plan/naming";
 
 export interface IstioControlPlaneArgs {
     /** This cluster's plan (role, network, serving primary, …). */

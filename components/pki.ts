@@ -9,7 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { CaConfig, ConfigValidationError, IntermediateConfig, MeshConfig, RootRotationStage } from "./config/config";
-import { CACERTS_SECRET, ISTIO_NAMESPACE, resourceName } from "./naming";
+import { CACERTS_SECRET, ISTIO_NAMESPACE, resourceName } from "./plan/naming";
 import {
     cacertsData,
     certChain,

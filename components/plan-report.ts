@@ -3,7 +3,7 @@
  * and its JSON form. Pure functions of the plan and the validated config.
  */
 import { EastWestGatewayConfig, MeshConfig } from "./config/config";
-import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./mesh-plan";
+import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./plan/mesh-plan";
 import { remoteSecretLayoutAdvice } from "./remote-secrets-manifest";
 
 /** Estimated Pulumi resources the program registers for one cluster (components not counted). */

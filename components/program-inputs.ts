@@ -15,7 +15,7 @@ import { MeshConfigChecks, validateMeshConfig } from "./config/config-validation
 import { valueOverrideProblems } from "./istio-values";
 import { resolveClusterAccess } from "./config/kubeconfig";
 import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";
-import { buildMeshPlan } from "./mesh-plan";
+import { buildMeshPlan } from "./plan/mesh-plan";
 import { importedRootCertPem, validateImportedRoot } from "./pki-spec";
 import { RawStackConfig, secretKubeconfigsOf } from "./config/stack-config";
 

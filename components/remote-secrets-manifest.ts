@@ -16,7 +16,7 @@ import {
     remoteSecretObjectName,
     remoteSecretResourceName,
     resourceName,
-} from "./naming";
+} from "./plan/naming";
 
 export type RemoteSecretLayout = RemoteSecretsConfig["layout"];
 export type ReaderTokenMode = RemoteSecretsConfig["tokenMode"];

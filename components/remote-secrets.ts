@@ -28,8 +28,8 @@ import {
     renderRemoteKubeconfig,
 } from "./remote-secrets-manifest";
 import { RemoteSecretsConfig } from "./config/config";
-import { MeshPlan } from "./mesh-plan";
-import { resourceName } from "./naming";
+import { MeshPlan } from "./plan/mesh-plan";
+import { resourceName } from "./plan/naming";
 
 export * from "./remote-secrets-manifest";
 

@@ -11,8 +11,8 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshConfig, VerificationConfig } from "./config/config";
-import { ClusterPlan, MeshPlan, advertisedGatewayPort } from "./mesh-plan";
-import { EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK, resourceName } from "./naming";
+import { ClusterPlan, MeshPlan, advertisedGatewayPort } from "./plan/mesh-plan";
+import { EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK, resourceName } from "./plan/naming";
 import {
     CLIENT,
     HELLOWORLD,

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import { validateMeshConfig } from "../components/config/config-validation";
 import { MeshConfig } from "../components/config/config";
 import { meshDiagram } from "../components/mesh-diagram";
-import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/plan/mesh-plan";
 import { readStackConfigFile } from "../components/config/stack-config";
 
 type Planned = { plan: MeshPlan; config: MeshConfig } | { problems: string };

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { ConfigProblem, formatConfigProblems } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
 import { meshDiagram } from "../components/mesh-diagram";
-import { buildMeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { formatPlanReport, planToJson } from "../components/plan-report";
 import { readStackConfigFile } from "../components/config/stack-config";
 

@@ -12,8 +12,8 @@ import { advertisedAddress, EastWestGateway, remotePilotAddressFor } from "../co
 import { IstioControlPlane } from "../components/istio-control-plane";
 import { clusterIstioOutputs } from "../components/istio-outputs";
 import { baseValues, eastWestGatewayValues, istiodValues } from "../components/istio-values";
-import { buildMeshPlan, ClusterPlan } from "../components/mesh-plan";
-import { providerResourceName } from "../components/naming";
+import { buildMeshPlan, ClusterPlan } from "../components/plan/mesh-plan";
+import { providerResourceName } from "../components/plan/naming";
 import {
     defaultGatewayAddress,
     dependsOn,

@@ -7,7 +7,7 @@ import {
     istiodVirtualService,
     namespaceMetadata,
 } from "../components/istio-manifests";
-import { buildMeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { MESH_NAMES, MESHES } from "./istio-fixtures";
 
 /** Validates an Istio object with @kubernetes-models/istio (ESM only, hence the dynamic import). */

@@ -13,7 +13,7 @@ import {
     istiodValues,
     valueOverrideProblems,
 } from "../components/istio-values";
-import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/plan/mesh-plan";
 import { cluster, MESH_NAMES, MESHES, meshConfig } from "./istio-fixtures";
 
 // Top-level keys each chart accepts, read from Istio 1.30.3's charts (manifests/charts/…):

@@ -10,7 +10,7 @@ import * as assert from "node:assert/strict";
 import * as yaml from "js-yaml";
 import { PROJECT_NAME } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
-import { buildMeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
 
 const stackText = fs.readFileSync(path.resolve(__dirname, "..", "Pulumi.kind.yaml"), "utf8");
 

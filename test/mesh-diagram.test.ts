@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 
 import { validateMeshConfig } from "../components/config/config-validation";
 import { MAX_DRAWN_WATCH_EDGES, meshDiagram, mermaidId } from "../components/mesh-diagram";
-import { buildMeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { readStackConfigFile } from "../components/config/stack-config";
 import { syntheticStackConfig } from "../bench/scenario";
 import { diagramChangeComment } from "../scripts/diagram-diff";

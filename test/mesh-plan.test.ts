@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { MeshConfig } from "../components/config/config";
 import { parseMeshConfig, validateMeshConfig } from "../components/config/config-validation";
-import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/plan/mesh-plan";
 import { countPlanResources, describeGatewayExposure, formatPlanReport, planToJson } from "../components/plan-report";
 
 type Raw = Record<string, unknown>;

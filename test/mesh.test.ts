@@ -11,7 +11,7 @@ import * as yaml from "js-yaml";
 import { MeshConfig } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
 import { IstioMulticlusterMesh } from "../components/mesh";
-import { buildMeshPlan, MeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan, MeshPlan } from "../components/plan/mesh-plan";
 import { readStackConfigFile } from "../components/config/stack-config";
 import {
     defaultGatewayAddress,

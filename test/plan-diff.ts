@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { MeshConfig } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "../components/mesh";
-import { buildMeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { MockOptions, RecordedResource, runUnderMocks } from "./harness";
 
 /** A cluster entry of the stack config, as a test writes it. */

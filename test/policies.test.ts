@@ -7,7 +7,7 @@
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import * as naming from "../components/naming";
+import * as naming from "../components/plan/naming";
 import * as graph from "../policies/graph";
 import { kubeconfigProblems, parseBlockYaml } from "../policies/inspect";
 import * as rules from "../policies/rules";

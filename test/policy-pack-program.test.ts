@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import { IstioMulticlusterMesh, MeshClusterAccess } from "../components/mesh";
 import { MeshConfig } from "../components/config/config";
-import { buildMeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { policies } from "../policies/rules";
 import { runUnderMocks } from "./harness";
 import { MESHES, MeshName } from "./istio-fixtures";

@@ -7,8 +7,8 @@ import * as yaml from "js-yaml";
 import { Secret as SecretModel } from "kubernetes-models/v1/Secret";
 import { ClusterConfig, MeshConfig } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
-import { buildMeshPlan } from "../components/mesh-plan";
-import { ISTIO_NAMESPACE, providerResourceName, resourceName } from "../components/naming";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
+import { ISTIO_NAMESPACE, providerResourceName, resourceName } from "../components/plan/naming";
 import { MeshRemoteSecrets, createMeshRemoteSecrets } from "../components/remote-secrets";
 import {
     PER_HOLDER_SECRET_NAME,

@@ -16,7 +16,7 @@ import { validateMeshConfig } from "../components/config/config-validation";
 import { istiodValues, rootRotationSettings, valueOverrideProblems } from "../components/istio-values";
 import { IstioMulticlusterMesh } from "../components/mesh";
 import { meshStackOutputs } from "../components/mesh-outputs";
-import { buildMeshPlan } from "../components/mesh-plan";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
 import {
     cacertsData,
     certificateSummary,

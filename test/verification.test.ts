@@ -8,8 +8,8 @@ import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshConfig } from "../components/config/config";
-import { buildMeshPlan } from "../components/mesh-plan";
-import { providerResourceName, resourceName } from "../components/naming";
+import { buildMeshPlan } from "../components/plan/mesh-plan";
+import { providerResourceName, resourceName } from "../components/plan/naming";
 import {
     ClusterProbeAccess,
     MeshVerification,

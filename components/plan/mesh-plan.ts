@@ -4,7 +4,7 @@
  * Components are built from the plan, `npm run plan` prints it, and policies and tests reason
  * about it. Rules follow Istio's multicluster install guides (see docs/models.md).
  */
-import { ClusterConfig, ClusterRole, EastWestGatewayConfig, MeshConfig } from "./config/config";
+import { ClusterConfig, ClusterRole, EastWestGatewayConfig, MeshConfig } from "../config/config";
 
 export type ControlPlaneModel = "multi-primary" | "primary-remote" | "mixed";
 export type NetworkModel = "single-network" | "multi-network";
