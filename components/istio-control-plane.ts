@@ -8,7 +8,7 @@ import { MeshConfig } from "./config/config";
 import { namespaceMetadata } from "./istio-manifests";
 import { baseValues, chartSource, ChartKey, HelmValues, istiodValues, remotePilotAddressFor } from "./istio-values";
 import { ClusterPlan, MeshPlan } from "./plan/mesh-plan";
-import { newCacertsSecret } from "./pki";
+import { newCacertsSecret } from "./pki/pki";
 import { ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "./plan/naming";
 
 export interface IstioControlPlaneArgs {

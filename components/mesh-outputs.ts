@@ -8,7 +8,7 @@ import { MeshConfig } from "./config/config";
 import { clusterIstioOutputs } from "./istio-outputs";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
 import { meshDiagram } from "./mesh-diagram";
-import { RootRotationSummary, rootRotationSummary } from "./pki-spec";
+import { RootRotationSummary, rootRotationSummary } from "./pki/pki-spec";
 import { troubleshootingCommands } from "./verification";
 
 /**

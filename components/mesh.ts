@@ -16,7 +16,7 @@ import { EastWestGateway } from "./east-west-gateway";
 import { IstioControlPlane } from "./istio-control-plane";
 import { ClusterPlan, MeshPlan } from "./plan/mesh-plan";
 import { providerResourceName } from "./plan/naming";
-import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "./pki";
+import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "./pki/pki";
 import { createMeshRemoteSecrets, MeshRemoteSecrets } from "./remote-secrets";
 import { ClusterProbeAccess, MeshVerification } from "./verification";
 

@@ -16,7 +16,7 @@ import { valueOverrideProblems } from "./istio-values";
 import { resolveClusterAccess } from "./config/kubeconfig";
 import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";
 import { buildMeshPlan } from "./plan/mesh-plan";
-import { importedRootCertPem, validateImportedRoot } from "./pki-spec";
+import { importedRootCertPem, validateImportedRoot } from "./pki/pki-spec";
 import { RawStackConfig, secretKubeconfigsOf } from "./config/stack-config";
 
 /** Checks other modules contribute to config validation, run after defaults are applied. */

@@ -10,7 +10,7 @@ import { before, describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CaConfig, ConfigValidationError, IntermediateConfig } from "../components/config/config";
-import { ClusterIntermediateCa, MeshRootCa, newCacertsSecret } from "../components/pki";
+import { ClusterIntermediateCa, MeshRootCa, newCacertsSecret } from "../components/pki/pki";
 import {
     CACERTS_KEYS,
     cacertsData,
@@ -23,7 +23,7 @@ import {
     privateKeySpec,
     rootCertSpec,
     validateImportedRoot,
-} from "../components/pki-spec";
+} from "../components/pki/pki-spec";
 import {
     dependsOn,
     find,

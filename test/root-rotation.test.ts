@@ -25,7 +25,7 @@ import {
     rootRotationPems,
     rootRotationSummary,
     signingRoot,
-} from "../components/pki-spec";
+} from "../components/pki/pki-spec";
 import { loadProgramInputs } from "../components/program-inputs";
 import { policies } from "../policies/rules";
 import { promiseOf, RecordedResource, runUnderMocks } from "./harness";

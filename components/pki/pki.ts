@@ -8,8 +8,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { CaConfig, ConfigValidationError, IntermediateConfig, MeshConfig, RootRotationStage } from "./config/config";
-import { CACERTS_SECRET, ISTIO_NAMESPACE, resourceName } from "./plan/naming";
+import { CaConfig, ConfigValidationError, IntermediateConfig, MeshConfig, RootRotationStage } from "../config/config";
+import { CACERTS_SECRET, ISTIO_NAMESPACE, resourceName } from "../plan/naming";
 import {
     cacertsData,
     certChain,

@@ -8,7 +8,7 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import { CaConfig, ConfigProblem, IntermediateConfig, RootRotationStage } from "./config/config";
+import { CaConfig, ConfigProblem, IntermediateConfig, RootRotationStage } from "../config/config";
 
 /** Istio's subject organization for the generated intermediates. */
 export const INTERMEDIATE_ORGANIZATION = "Istio";
