@@ -17,7 +17,7 @@ import { IstioControlPlane } from "./istio-control-plane";
 import { ClusterPlan, MeshPlan } from "./plan/mesh-plan";
 import { providerResourceName } from "./plan/naming";
 import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "./pki/pki";
-import { createMeshRemoteSecrets, MeshRemoteSecrets } from "./remote-secrets";
+import { createMeshRemoteSecrets, MeshRemoteSecrets } from "./remote-secrets/remote-secrets";
 import { ClusterProbeAccess, MeshVerification } from "./verification";
 
 /** How the program reaches one cluster. */

@@ -4,7 +4,7 @@
  */
 import { EastWestGatewayConfig, MeshConfig } from "./config/config";
 import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./plan/mesh-plan";
-import { remoteSecretLayoutAdvice } from "./remote-secrets-manifest";
+import { remoteSecretLayoutAdvice } from "./remote-secrets/remote-secrets-manifest";
 
 /** Estimated Pulumi resources the program registers for one cluster (components not counted). */
 export interface ClusterResourceCounts {

@@ -9,7 +9,7 @@ import { ClusterConfig, MeshConfig } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { ISTIO_NAMESPACE, providerResourceName, resourceName } from "../components/plan/naming";
-import { MeshRemoteSecrets, createMeshRemoteSecrets } from "../components/remote-secrets";
+import { MeshRemoteSecrets, createMeshRemoteSecrets } from "../components/remote-secrets/remote-secrets";
 import {
     PER_HOLDER_SECRET_NAME,
     PER_SOURCE_ADVICE_THRESHOLD,
@@ -21,7 +21,7 @@ import {
     remoteSecretManifest,
     remoteSecretSourcesByHolder,
     renderRemoteKubeconfig,
-} from "../components/remote-secrets-manifest";
+} from "../components/remote-secrets/remote-secrets-manifest";
 import {
     RecordedResource,
     dependsOn,

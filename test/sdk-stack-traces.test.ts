@@ -69,6 +69,6 @@ describe("limitSdkStackTraces", () => {
 
         const remoteSecret = limited.get("kubernetes:core/v1:Secret east-remote-secret-west");
         assert.ok(remoteSecret);
-        assert.equal(new URL(remoteSecret.uri).pathname, path.join(__dirname, "..", "components", "remote-secrets.ts"));
+        assert.equal(new URL(remoteSecret.uri).pathname, require.resolve("../components/remote-secrets/remote-secrets"));
     });
 });

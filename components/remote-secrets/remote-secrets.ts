@@ -27,9 +27,9 @@ import {
     remoteSecretMetadata,
     renderRemoteKubeconfig,
 } from "./remote-secrets-manifest";
-import { RemoteSecretsConfig } from "./config/config";
-import { MeshPlan } from "./plan/mesh-plan";
-import { resourceName } from "./plan/naming";
+import { RemoteSecretsConfig } from "../config/config";
+import { MeshPlan } from "../plan/mesh-plan";
+import { resourceName } from "../plan/naming";
 
 export * from "./remote-secrets-manifest";
 

@@ -6,7 +6,7 @@
  * these values into resources.
  */
 import * as yaml from "js-yaml";
-import { RemoteSecretsConfig } from "./config/config";
+import { RemoteSecretsConfig } from "../config/config";
 import {
     ANNOTATION_SECRET_CLUSTER,
     ISTIO_NAMESPACE,
@@ -16,7 +16,7 @@ import {
     remoteSecretObjectName,
     remoteSecretResourceName,
     resourceName,
-} from "./plan/naming";
+} from "../plan/naming";
 
 export type RemoteSecretLayout = RemoteSecretsConfig["layout"];
 export type ReaderTokenMode = RemoteSecretsConfig["tokenMode"];
