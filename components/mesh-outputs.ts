@@ -9,7 +9,7 @@ import { clusterIstioOutputs } from "./istio-outputs";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
 import { meshDiagram } from "./mesh-diagram";
 import { RootRotationSummary, rootRotationSummary } from "./pki/pki-spec";
-import { troubleshootingCommands } from "./verification";
+import { troubleshootingCommands } from "./verification/verification";
 
 /**
  * During a root rotation: its stage, which root signs, both roots' fingerprints and expiries, and

@@ -18,7 +18,7 @@ import { ClusterPlan, MeshPlan } from "./plan/mesh-plan";
 import { providerResourceName } from "./plan/naming";
 import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "./pki/pki";
 import { createMeshRemoteSecrets, MeshRemoteSecrets } from "./remote-secrets/remote-secrets";
-import { ClusterProbeAccess, MeshVerification } from "./verification";
+import { ClusterProbeAccess, MeshVerification } from "./verification/verification";
 
 /** How the program reaches one cluster. */
 export interface MeshClusterAccess {

@@ -21,7 +21,7 @@ import {
     parseProbeOutput,
     shellQuote,
     verdict,
-} from "../components/verification-probe";
+} from "../components/verification/verification-probe";
 
 // ---------------------------------------------------------------------------------------------
 // Recorded raw outputs of `kubectl exec deployment/curl -- curl -sS -w <marker> ...` (stdout+stderr).

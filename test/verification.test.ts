@@ -21,8 +21,8 @@ import {
     probeScriptFor,
     troubleshootingCommands,
     verificationNamespaceManifest,
-} from "../components/verification";
-import { KUBECONFIG_ENV_VAR } from "../components/verification-probe";
+} from "../components/verification/verification";
+import { KUBECONFIG_ENV_VAR } from "../components/verification/verification-probe";
 import { MESHES, MESH_NAMES, MeshName, cluster, meshConfig } from "./istio-fixtures";
 import { dependsOn, find, ofType, promiseOf, runUnderMocks, validateKubernetesObjects } from "./harness";
 

@@ -10,9 +10,9 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshConfig, VerificationConfig } from "./config/config";
-import { ClusterPlan, MeshPlan, advertisedGatewayPort } from "./plan/mesh-plan";
-import { EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK, resourceName } from "./plan/naming";
+import { MeshConfig, VerificationConfig } from "../config/config";
+import { ClusterPlan, MeshPlan, advertisedGatewayPort } from "../plan/mesh-plan";
+import { EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK, resourceName } from "../plan/naming";
 import {
     CLIENT,
     HELLOWORLD,
