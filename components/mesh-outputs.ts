@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { MeshConfig } from "./config/config";
-import { clusterIstioOutputs } from "./istio-outputs";
+import { clusterIstioOutputs } from "./istio/istio-outputs";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
 import { meshDiagram } from "./mesh-diagram";
 import { RootRotationSummary, rootRotationSummary } from "./pki/pki-spec";

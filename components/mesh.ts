@@ -12,8 +12,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { MeshConfig } from "./config/config";
-import { EastWestGateway } from "./east-west-gateway";
-import { IstioControlPlane } from "./istio-control-plane";
+import { EastWestGateway } from "./istio/east-west-gateway";
+import { IstioControlPlane } from "./istio/istio-control-plane";
 import { ClusterPlan, MeshPlan } from "./plan/mesh-plan";
 import { providerResourceName } from "./plan/naming";
 import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "./pki/pki";

@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { CaConfig, ConfigProblem, ConfigValidationError, MeshConfig } from "./config/config";
 import { MeshConfigChecks, validateMeshConfig } from "./config/config-validation";
-import { valueOverrideProblems } from "./istio-values";
+import { valueOverrideProblems } from "./istio/istio-values";
 import { resolveClusterAccess } from "./config/kubeconfig";
 import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";
 import { buildMeshPlan } from "./plan/mesh-plan";

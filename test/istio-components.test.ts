@@ -8,10 +8,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as debuggable from "@pulumi/pulumi/runtime/debuggable";
 import { MeshConfig } from "../components/config/config";
-import { advertisedAddress, EastWestGateway, remotePilotAddressFor } from "../components/east-west-gateway";
-import { IstioControlPlane } from "../components/istio-control-plane";
-import { clusterIstioOutputs } from "../components/istio-outputs";
-import { baseValues, eastWestGatewayValues, istiodValues } from "../components/istio-values";
+import { advertisedAddress, EastWestGateway, remotePilotAddressFor } from "../components/istio/east-west-gateway";
+import { IstioControlPlane } from "../components/istio/istio-control-plane";
+import { clusterIstioOutputs } from "../components/istio/istio-outputs";
+import { baseValues, eastWestGatewayValues, istiodValues } from "../components/istio/istio-values";
 import { buildMeshPlan, ClusterPlan } from "../components/plan/mesh-plan";
 import { providerResourceName } from "../components/plan/naming";
 import {

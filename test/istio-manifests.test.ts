@@ -6,7 +6,7 @@ import {
     istiodGateway,
     istiodVirtualService,
     namespaceMetadata,
-} from "../components/istio-manifests";
+} from "../components/istio/istio-manifests";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { MESH_NAMES, MESHES } from "./istio-fixtures";
 

@@ -12,7 +12,7 @@ import {
     isPlainObject,
     istiodValues,
     valueOverrideProblems,
-} from "../components/istio-values";
+} from "../components/istio/istio-values";
 import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/plan/mesh-plan";
 import { cluster, MESH_NAMES, MESHES, meshConfig } from "./istio-fixtures";
 

@@ -13,7 +13,7 @@ import * as yaml from "js-yaml";
 
 import { ConfigValidationError, MeshConfig } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
-import { istiodValues, rootRotationSettings, valueOverrideProblems } from "../components/istio-values";
+import { istiodValues, rootRotationSettings, valueOverrideProblems } from "../components/istio/istio-values";
 import { IstioMulticlusterMesh } from "../components/mesh";
 import { meshStackOutputs } from "../components/mesh-outputs";
 import { buildMeshPlan } from "../components/plan/mesh-plan";

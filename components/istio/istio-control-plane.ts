@@ -4,12 +4,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshConfig } from "./config/config";
+import { MeshConfig } from "../config/config";
 import { namespaceMetadata } from "./istio-manifests";
 import { baseValues, chartSource, ChartKey, HelmValues, istiodValues, remotePilotAddressFor } from "./istio-values";
-import { ClusterPlan, MeshPlan } from "./plan/mesh-plan";
-import { newCacertsSecret } from "./pki/pki";
-import { ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "./plan/naming";
+import { ClusterPlan, MeshPlan } from "../plan/mesh-plan";
+import { newCacertsSecret } from "../pki/pki";
+import { ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "../plan/naming";
 
 export interface IstioControlPlaneArgs {
     /** This cluster's plan (role, network, serving primary, …). */

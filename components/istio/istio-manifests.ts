@@ -3,8 +3,8 @@
  * namespace metadata and the exposure objects of Istio's `samples/multicluster` (expose-services.yaml,
  * expose-istiod.yaml, expose-istiod-rev.yaml.tmpl), as plain data for typed custom resources.
  */
-import { MeshConfig } from "./config/config";
-import { ClusterPlan, CROSS_NETWORK_PORT } from "./plan/mesh-plan";
+import { MeshConfig } from "../config/config";
+import { ClusterPlan, CROSS_NETWORK_PORT } from "../plan/mesh-plan";
 import {
     ANNOTATION_CONTROL_PLANE_CLUSTERS,
     CROSS_NETWORK_GATEWAY,
@@ -12,7 +12,7 @@ import {
     ISTIOD_GATEWAY,
     ISTIOD_VIRTUAL_SERVICE,
     LABEL_NETWORK,
-} from "./plan/naming";
+} from "../plan/naming";
 import { EAST_WEST_GATEWAY_SELECTOR, istiodServiceName } from "./istio-values";
 
 /** apiVersion of the exposure objects (the 1.30 samples use v1; v1 is served since Istio 1.22). */

@@ -7,10 +7,10 @@
  * `manifests/charts/` directory.
  */
 import { isIP } from "node:net";
-import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "./config/config";
-import { classifyChartRepository } from "./config/config-validation";
-import { advertisedGatewayPort, ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "./plan/mesh-plan";
-import { ANNOTATION_NODE_SELECTOR, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK } from "./plan/naming";
+import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "../config/config";
+import { classifyChartRepository } from "../config/config-validation";
+import { advertisedGatewayPort, ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "../plan/mesh-plan";
+import { ANNOTATION_NODE_SELECTOR, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK } from "../plan/naming";
 
 /** A Helm values object (what `helm install -f values.yaml` would read). */
 export type HelmValues = Record<string, unknown>;

@@ -5,12 +5,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshConfig } from "./config/config";
+import { MeshConfig } from "../config/config";
 import { releaseArgs, IstioControlPlane } from "./istio-control-plane";
 import { exposureObjects, IstioObject } from "./istio-manifests";
 import { eastWestGatewayValues } from "./istio-values";
-import { ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "./plan/mesh-plan";
-import { EAST_WEST_GATEWAY, RELEASE_EAST_WEST_GATEWAY, resourceName } from "./plan/naming";
+import { ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "../plan/mesh-plan";
+import { EAST_WEST_GATEWAY, RELEASE_EAST_WEST_GATEWAY, resourceName } from "../plan/naming";
 
 export { remotePilotAddressFor } from "./istio-values";
 

@@ -2,10 +2,10 @@
  * Per-cluster stack outputs of the Istio layer: what was installed where, and the exact commands
  * to check it by hand.
  */
-import { ClusterRole, MeshConfig } from "./config/config";
+import { ClusterRole, MeshConfig } from "../config/config";
 import { istiodVirtualServiceName } from "./istio-manifests";
 import { istiodServiceName } from "./istio-values";
-import { ClusterPlan } from "./plan/mesh-plan";
+import { ClusterPlan } from "../plan/mesh-plan";
 import {
     EAST_WEST_GATEWAY,
     ISTIO_NAMESPACE,
@@ -13,7 +13,7 @@ import {
     RELEASE_BASE,
     RELEASE_EAST_WEST_GATEWAY,
     RELEASE_ISTIOD,
-} from "./plan/naming";
+} from "../plan/naming";
 
 /** What one cluster reports after `pulumi up`. */
 export interface ClusterIstioOutputs {
