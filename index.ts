@@ -5,10 +5,10 @@
  * resource exists), build the mesh, export what operators look at. The pieces live in
  * components/; docs/architecture.md shows how they fit.
  */
-import { IstioMulticlusterMesh } from "./components/mesh";
-import { meshStackOutputs } from "./components/mesh-outputs";
-import { loadProgramInputs } from "./components/program-inputs";
-import { limitSdkStackTraces } from "./components/sdk-stack-traces";
+import { IstioMulticlusterMesh } from "./components/mesh/mesh";
+import { meshStackOutputs } from "./components/mesh/mesh-outputs";
+import { loadProgramInputs } from "./components/mesh/program-inputs";
+import { limitSdkStackTraces } from "./components/mesh/sdk-stack-traces";
 import { readPulumiConfig } from "./components/config/stack-config";
 
 const inputs = loadProgramInputs(readPulumiConfig());

@@ -5,9 +5,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { IstioMulticlusterMesh } from "../components/mesh";
+import { IstioMulticlusterMesh } from "../components/mesh/mesh";
 import { validateMeshConfig } from "../components/config/config-validation";
-import { FULL_STACK_TRACES_ENV, limitSdkStackTraces } from "../components/sdk-stack-traces";
+import { FULL_STACK_TRACES_ENV, limitSdkStackTraces } from "../components/mesh/sdk-stack-traces";
 import { RecordedResource, runUnderMocks } from "../test/harness";
 import { meshArgsOf } from "../test/plan-diff";
 

@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import { validateMeshConfig } from "../components/config/config-validation";
 import { MeshConfig } from "../components/config/config";
-import { meshDiagram } from "../components/mesh-diagram";
+import { meshDiagram } from "../components/mesh/mesh-diagram";
 import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/plan/mesh-plan";
 import { readStackConfigFile } from "../components/config/stack-config";
 

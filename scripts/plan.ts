@@ -9,9 +9,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigProblem, formatConfigProblems } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
-import { meshDiagram } from "../components/mesh-diagram";
+import { meshDiagram } from "../components/mesh/mesh-diagram";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
-import { formatPlanReport, planToJson } from "../components/plan-report";
+import { formatPlanReport, planToJson } from "../components/mesh/plan-report";
 import { readStackConfigFile } from "../components/config/stack-config";
 
 export interface PlanCliResult {

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import { validateMeshConfig } from "../components/config/config-validation";
-import { MAX_DRAWN_WATCH_EDGES, meshDiagram, mermaidId } from "../components/mesh-diagram";
+import { MAX_DRAWN_WATCH_EDGES, meshDiagram, mermaidId } from "../components/mesh/mesh-diagram";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { readStackConfigFile } from "../components/config/stack-config";
 import { syntheticStackConfig } from "../bench/scenario";

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { MeshConfig } from "../components/config/config";
 import { parseMeshConfig, validateMeshConfig } from "../components/config/config-validation";
 import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/plan/mesh-plan";
-import { countPlanResources, describeGatewayExposure, formatPlanReport, planToJson } from "../components/plan-report";
+import { countPlanResources, describeGatewayExposure, formatPlanReport, planToJson } from "../components/mesh/plan-report";
 
 type Raw = Record<string, unknown>;
 

@@ -10,7 +10,7 @@ import * as yaml from "js-yaml";
 
 import { MeshConfig } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
-import { IstioMulticlusterMesh } from "../components/mesh";
+import { IstioMulticlusterMesh } from "../components/mesh/mesh";
 import { buildMeshPlan, MeshPlan } from "../components/plan/mesh-plan";
 import { readStackConfigFile } from "../components/config/stack-config";
 import {

@@ -8,7 +8,7 @@
  */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { IstioMulticlusterMesh, MeshClusterAccess } from "../components/mesh";
+import { IstioMulticlusterMesh, MeshClusterAccess } from "../components/mesh/mesh";
 import { MeshConfig } from "../components/config/config";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { policies } from "../policies/rules";

@@ -13,8 +13,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
 import { ConfigValidationError } from "../components/config/config";
-import { loadProgramInputs, ProgramEnvironment } from "../components/program-inputs";
-import { FULL_STACK_TRACES_ENV } from "../components/sdk-stack-traces";
+import { loadProgramInputs, ProgramEnvironment } from "../components/mesh/program-inputs";
+import { FULL_STACK_TRACES_ENV } from "../components/mesh/sdk-stack-traces";
 import { readStackConfigFile } from "../components/config/stack-config";
 import {
     evaluateProgram,

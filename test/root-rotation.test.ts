@@ -14,8 +14,8 @@ import * as yaml from "js-yaml";
 import { ConfigValidationError, MeshConfig } from "../components/config/config";
 import { validateMeshConfig } from "../components/config/config-validation";
 import { istiodValues, rootRotationSettings, valueOverrideProblems } from "../components/istio/istio-values";
-import { IstioMulticlusterMesh } from "../components/mesh";
-import { meshStackOutputs } from "../components/mesh-outputs";
+import { IstioMulticlusterMesh } from "../components/mesh/mesh";
+import { meshStackOutputs } from "../components/mesh/mesh-outputs";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
 import {
     cacertsData,
@@ -26,7 +26,7 @@ import {
     rootRotationSummary,
     signingRoot,
 } from "../components/pki/pki-spec";
-import { loadProgramInputs } from "../components/program-inputs";
+import { loadProgramInputs } from "../components/mesh/program-inputs";
 import { policies } from "../policies/rules";
 import { promiseOf, RecordedResource, runUnderMocks } from "./harness";
 import { openssl, scratchDir, selfSignedByOpenssl } from "./openssl";

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 
-import { IstioMulticlusterMesh } from "../components/mesh";
-import { FULL_STACK_TRACES_ENV, limitSdkStackTraces, wantsFullStackTraces } from "../components/sdk-stack-traces";
+import { IstioMulticlusterMesh } from "../components/mesh/mesh";
+import { FULL_STACK_TRACES_ENV, limitSdkStackTraces, wantsFullStackTraces } from "../components/mesh/sdk-stack-traces";
 import { runUnderMocks } from "./harness";
 import { meshArgsOf, meshOf } from "./plan-diff";
 

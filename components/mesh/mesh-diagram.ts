@@ -7,8 +7,8 @@
  * intermediate. `npm run plan -- --format mermaid`, the `meshDiagram` stack output and
  * docs/models.md all print this same function's text, so the three cannot disagree.
  */
-import { MeshConfig } from "./config/config";
-import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./plan/mesh-plan";
+import { MeshConfig } from "../config/config";
+import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "../plan/mesh-plan";
 
 /**
  * Above this many remote-secret pairs the watch edges are grouped: one node per distinct set of

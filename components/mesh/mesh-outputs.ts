@@ -4,12 +4,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { MeshConfig } from "./config/config";
-import { clusterIstioOutputs } from "./istio/istio-outputs";
+import { MeshConfig } from "../config/config";
+import { clusterIstioOutputs } from "../istio/istio-outputs";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
 import { meshDiagram } from "./mesh-diagram";
-import { RootRotationSummary, rootRotationSummary } from "./pki/pki-spec";
-import { troubleshootingCommands } from "./verification/verification";
+import { RootRotationSummary, rootRotationSummary } from "../pki/pki-spec";
+import { troubleshootingCommands } from "../verification/verification";
 
 /**
  * During a root rotation: its stage, which root signs, both roots' fingerprints and expiries, and

@@ -2,9 +2,9 @@
  * The mesh plan as people and machines read it: resource counts, the `npm run plan` text report
  * and its JSON form. Pure functions of the plan and the validated config.
  */
-import { EastWestGatewayConfig, MeshConfig } from "./config/config";
-import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "./plan/mesh-plan";
-import { remoteSecretLayoutAdvice } from "./remote-secrets/remote-secrets-manifest";
+import { EastWestGatewayConfig, MeshConfig } from "../config/config";
+import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "../plan/mesh-plan";
+import { remoteSecretLayoutAdvice } from "../remote-secrets/remote-secrets-manifest";
 
 /** Estimated Pulumi resources the program registers for one cluster (components not counted). */
 export interface ClusterResourceCounts {

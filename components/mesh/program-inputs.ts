@@ -10,14 +10,14 @@ import * as fs from "node:fs";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { CaConfig, ConfigProblem, ConfigValidationError, MeshConfig } from "./config/config";
-import { MeshConfigChecks, validateMeshConfig } from "./config/config-validation";
-import { valueOverrideProblems } from "./istio/istio-values";
-import { resolveClusterAccess } from "./config/kubeconfig";
+import { CaConfig, ConfigProblem, ConfigValidationError, MeshConfig } from "../config/config";
+import { MeshConfigChecks, validateMeshConfig } from "../config/config-validation";
+import { valueOverrideProblems } from "../istio/istio-values";
+import { resolveClusterAccess } from "../config/kubeconfig";
 import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";
-import { buildMeshPlan } from "./plan/mesh-plan";
-import { importedRootCertPem, validateImportedRoot } from "./pki/pki-spec";
-import { RawStackConfig, secretKubeconfigsOf } from "./config/stack-config";
+import { buildMeshPlan } from "../plan/mesh-plan";
+import { importedRootCertPem, validateImportedRoot } from "../pki/pki-spec";
+import { RawStackConfig, secretKubeconfigsOf } from "../config/stack-config";
 
 /** Checks other modules contribute to config validation, run after defaults are applied. */
 export const PROGRAM_CONFIG_CHECKS: MeshConfigChecks = [valueOverrideProblems];

@@ -11,14 +11,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { MeshConfig } from "./config/config";
-import { EastWestGateway } from "./istio/east-west-gateway";
-import { IstioControlPlane } from "./istio/istio-control-plane";
-import { ClusterPlan, MeshPlan } from "./plan/mesh-plan";
-import { providerResourceName } from "./plan/naming";
-import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "./pki/pki";
-import { createMeshRemoteSecrets, MeshRemoteSecrets } from "./remote-secrets/remote-secrets";
-import { ClusterProbeAccess, MeshVerification } from "./verification/verification";
+import { MeshConfig } from "../config/config";
+import { EastWestGateway } from "../istio/east-west-gateway";
+import { IstioControlPlane } from "../istio/istio-control-plane";
+import { ClusterPlan, MeshPlan } from "../plan/mesh-plan";
+import { providerResourceName } from "../plan/naming";
+import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "../pki/pki";
+import { createMeshRemoteSecrets, MeshRemoteSecrets } from "../remote-secrets/remote-secrets";
+import { ClusterProbeAccess, MeshVerification } from "../verification/verification";
 
 /** How the program reaches one cluster. */
 export interface MeshClusterAccess {
