@@ -3,13 +3,11 @@
  *
  * Orchestration only: read and validate the stack config (every problem at once, before any
  * resource exists), build the mesh, export what operators look at. The pieces live in
- * components/; docs/architecture.md shows how they fit.
+ * components/, one folder per concern in the order the data flows (config, plan, pki,
+ * remote-secrets, verification, istio, mesh); docs/architecture.md shows how they fit.
  */
-import { IstioMulticlusterMesh } from "./components/mesh/mesh";
-import { meshStackOutputs } from "./components/mesh/mesh-outputs";
-import { loadProgramInputs } from "./components/mesh/program-inputs";
-import { limitSdkStackTraces } from "./components/mesh/sdk-stack-traces";
-import { readPulumiConfig } from "./components/config/stack-config";
+import { readPulumiConfig } from "./components/config";
+import { IstioMulticlusterMesh, limitSdkStackTraces, loadProgramInputs, meshStackOutputs } from "./components/mesh";
 
 const inputs = loadProgramInputs(readPulumiConfig());
 // The SDK's per-promise stack traces are most of the run's cost in a large mesh (see the module).

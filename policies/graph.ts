@@ -30,7 +30,7 @@ import {
 } from "./inspect";
 
 /*
- * Names and labels below repeat components/naming.ts on purpose: the pack is installed and run on
+ * Names and labels below repeat components/plan/naming.ts on purpose: the pack is installed and run on
  * its own (`npm ci --prefix policies`, `pulumi preview --policy-pack policies`), so it cannot
  * import the program. test/policies.test.ts fails if the two copies drift apart.
  */
