@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { IstioMulticlusterMesh } from "../components/mesh/mesh";
-import { validateMeshConfig } from "../components/config/config-validation";
+import { validateMeshConfig } from "../components/mesh/validate-config";
 import { FULL_STACK_TRACES_ENV, limitSdkStackTraces } from "../components/mesh/sdk-stack-traces";
 import { RecordedResource, runUnderMocks } from "../test/harness";
 import { meshArgsOf } from "../test/plan-diff";

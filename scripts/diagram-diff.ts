@@ -7,7 +7,7 @@
  * stack) shows the pull request's diagram alone.
  */
 import * as fs from "node:fs";
-import { validateMeshConfig } from "../components/config/config-validation";
+import { validateMeshConfig } from "../components/mesh/validate-config";
 import { MeshConfig } from "../components/config/config";
 import { meshDiagram } from "../components/mesh/mesh-diagram";
 import { buildMeshPlan, ClusterPlan, MeshPlan } from "../components/plan/mesh-plan";

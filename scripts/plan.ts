@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigProblem, formatConfigProblems } from "../components/config/config";
-import { validateMeshConfig } from "../components/config/config-validation";
+import { validateMeshConfig } from "../components/mesh/validate-config";
 import { meshDiagram } from "../components/mesh/mesh-diagram";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { formatPlanReport, planToJson } from "../components/mesh/plan-report";

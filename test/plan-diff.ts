@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 
 import { MeshConfig } from "../components/config/config";
-import { validateMeshConfig } from "../components/config/config-validation";
+import { validateMeshConfig } from "../components/mesh/validate-config";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "../components/mesh/mesh";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { MockOptions, RecordedResource, runUnderMocks } from "./harness";

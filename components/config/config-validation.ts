@@ -8,16 +8,9 @@
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { Ajv, ErrorObject, ValidateFunction } from "ajv";
-import {
-    CaConfig,
-    ClusterConfig,
-    ConfigProblem,
-    ConfigValidationError,
-    MeshConfig,
-    MINIMUM_ISTIO_VERSION,
-    RootRotationStage,
-} from "./config";
+import { CaConfig, ClusterConfig, ConfigProblem, ConfigValidationError, MeshConfig, RootRotationStage } from "./config";
 import { ConfigSchema, MESH_CONFIG_SCHEMA, SECRET_PLACEHOLDER } from "./config-schema";
+import { ConfigRuleSet, isObj, Obj, readClusters } from "./rule-context";
 
 /** A check contributed by another module; runs on the defaulted config after the built-in rules. */
 export type MeshConfigCheck = (config: MeshConfig) => ConfigProblem[];
@@ -40,14 +33,7 @@ export interface ValidationResult {
     problems: ConfigProblem[];
 }
 
-type Obj = Record<string, unknown>;
 type Segment = string | number;
-
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (o: Obj | undefined, k: string): string | undefined =>
-    o && typeof o[k] === "string" ? (o[k] as string) : undefined;
-const int = (o: Obj | undefined, k: string): number | undefined =>
-    o && typeof o[k] === "number" ? (o[k] as number) : undefined;
 
 let compiled: ValidateFunction | undefined;
 function schemaValidator(): ValidateFunction {
@@ -163,12 +149,14 @@ export function classifyChartRepository(repo: string): ChartRepositoryKind | und
     return undefined;
 }
 
-function parseVersion(v: string): [number, number, number] | undefined {
+/** `[major, minor, patch]` of a semantic version (pre-release and build allowed), or undefined. */
+export function parseVersion(v: string): [number, number, number] | undefined {
     const m = /^(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.exec(v);
     return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
-function versionLess(a: [number, number, number], b: [number, number, number]): boolean {
+/** Whether version `a` sorts before `b`. */
+export function versionLess(a: [number, number, number], b: [number, number, number]): boolean {
     for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
     return false;
 }
@@ -420,596 +408,6 @@ function isSecretSubtree(segments: readonly Segment[]): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Semantic rules
-// ---------------------------------------------------------------------------------------------
-
-interface ClusterView {
-    index: number;
-    path: string;
-    raw: Obj;
-    name?: string;
-    role?: string;
-    network?: string;
-    controlPlane?: string;
-    gw?: Obj;
-}
-
-function checkEastWestGateway(
-    c: ClusterView,
-    servesRemotes: boolean,
-    multiNetwork: boolean,
-    problems: ConfigProblem[],
-): void {
-    const gw = c.gw;
-    if (!gw) return;
-    const p = `${c.path}.eastWestGateway`;
-    const type = str(gw, "serviceType");
-    const address = str(gw, "address");
-    const nodePort = int(gw, "nodePort");
-    const hasSelector = isObj(gw.nodeSelector);
-
-    if (type === "NodePort") {
-        if (!address && !hasSelector) {
-            problems.push({
-                path: `${p}.address`,
-                message:
-                    "A NodePort gateway needs either an address (advertised in meshNetworks) or a nodeSelector " +
-                    "(istiod then advertises the ExternalIP of matching nodes); with neither, no other network can find it.",
-                fix: `Set ${p}.address to a node IP reachable from the other networks (and ${p}.nodePort), or set ${p}.nodeSelector (e.g. {}) on nodes that have an ExternalIP.`,
-            });
-        }
-        if (nodePort !== undefined && (nodePort < 30000 || nodePort > 32767)) {
-            problems.push({
-                path: `${p}.nodePort`,
-                message: `${nodePort} is outside the default Kubernetes node port range 30000-32767.`,
-                fix: "Pick a free port between 30000 and 32767 (or widen --service-node-port-range on the API server and keep the port inside it).",
-            });
-        }
-        if (address && nodePort === undefined && multiNetwork) {
-            problems.push({
-                path: `${p}.nodePort`,
-                message:
-                    "With an address on a NodePort gateway, meshNetworks must advertise the node port, but Kubernetes would pick a random one.",
-                fix: `Set ${p}.nodePort to a fixed port between 30000 and 32767.`,
-            });
-        }
-        if (gw.loadBalancerIP !== undefined) {
-            problems.push({
-                path: `${p}.loadBalancerIP`,
-                message: "loadBalancerIP only applies to a LoadBalancer Service.",
-                fix: `Remove it, or set ${p}.serviceType to LoadBalancer.`,
-            });
-        }
-    } else if (type === "LoadBalancer") {
-        if (nodePort !== undefined) {
-            problems.push({
-                path: `${p}.nodePort`,
-                message: "nodePort only applies to serviceType NodePort.",
-                fix: `Remove it, or set ${p}.serviceType to NodePort.`,
-            });
-        }
-        if (gw.nodeSelector !== undefined) {
-            problems.push({
-                path: `${p}.nodeSelector`,
-                message:
-                    "nodeSelector (the traffic.istio.io/nodeSelector annotation) only applies to serviceType NodePort.",
-                fix: `Remove it, or set ${p}.serviceType to NodePort.`,
-            });
-        }
-    }
-    const lbIp = str(gw, "loadBalancerIP");
-    if (lbIp !== undefined && isIP(lbIp) === 0) {
-        problems.push({
-            path: `${p}.loadBalancerIP`,
-            message: `'${lbIp}' is not an IP address.`,
-            fix: "Use the IPv4 or IPv6 address the load balancer should get.",
-        });
-    }
-    if (address !== undefined) {
-        const ipKind = isIP(address);
-        if (ipKind === 0 && /:\d+$/.test(address)) {
-            problems.push({
-                path: `${p}.address`,
-                message: `'${address}' contains a port; the address is a bare IP or hostname.`,
-                fix: `Put the port in ${p}.nodePort (NodePort) and keep only the host in ${p}.address.`,
-            });
-        } else if (ipKind === 0 && !isDns1123Subdomain(address.toLowerCase())) {
-            problems.push({
-                path: `${p}.address`,
-                message: `'${address}' is neither an IP address nor a DNS hostname.`,
-                fix: "Use the IP (or DNS name) at which the other networks reach this gateway.",
-            });
-        } else if (isLoopbackHost(address) || isUnspecifiedHost(address)) {
-            problems.push({
-                path: `${p}.address`,
-                message: `'${address}' is a loopback or unspecified address; other networks cannot reach the gateway there.`,
-                fix: "Use a node or load-balancer IP reachable from the other clusters.",
-            });
-        } else if (servesRemotes && ipKind === 0) {
-            problems.push({
-                path: `${p}.address`,
-                message:
-                    `'${address}' is a hostname, but this primary serves remote clusters: their global.remotePilotAddress ` +
-                    "would become an ExternalName Service, which admission webhooks cannot call.",
-                fix: `Set ${p}.address to an IP address of the gateway (resolve the hostname to a stable IP).`,
-            });
-        }
-    }
-    if (servesRemotes && type === "NodePort" && !address) {
-        problems.push({
-            path: `${p}.address`,
-            message:
-                "This primary serves remote clusters through its east-west gateway: their global.remotePilotAddress needs an " +
-                "IP that forwards ports 15012 and 15017 to the gateway, which a NodePort Service alone does not provide.",
-            fix: `Set ${p}.address to the IP of a load balancer or NAT that forwards 15012 and 15017 to the gateway, or use serviceType LoadBalancer.`,
-        });
-    }
-    const annotations = gw.annotations;
-    if (isObj(annotations) && annotations["traffic.istio.io/nodeSelector"] !== undefined) {
-        problems.push({
-            path: `${p}.annotations["traffic.istio.io/nodeSelector"]`,
-            message: "The program writes this annotation from nodeSelector.",
-            fix: `Remove the annotation and set ${p}.nodeSelector (with serviceType NodePort).`,
-        });
-    }
-}
-
-/**
- * The rules of one root CA's keys: `ca` with `caKeyPem`, or `rootRotation.next` with
- * `nextCaKeyPem`. `where.key` is the key's value ("" when unset).
- */
-function checkRootCa(
-    root: Obj,
-    where: { path: string; keyPath: string; key: string },
-    problems: ConfigProblem[],
-): void {
-    const { path: p, keyPath, key } = where;
-    const push = (problem: ConfigProblem) => problems.push(problem);
-    const name = str(root, "name");
-    if (name !== undefined && !isDns1123Label(name)) {
-        push({
-            path: `${p}.name`,
-            message: `'${name}' is not a DNS-1123 label; it becomes the stem of the root's Pulumi resource names.`,
-            fix: `Use e.g. '${suggestDns1123Label(name)}'.`,
-        });
-    }
-    const mode = str(root, "mode");
-    const certPem = str(root, "certPem");
-    const certFile = str(root, "certFile");
-    if (mode === "import") {
-        if (!certPem && !certFile) {
-            push({
-                path: `${p}.certPem`,
-                message: `${p}.mode is import, but no root certificate is given.`,
-                fix: `Set ${p}.certPem to the root certificate PEM or ${p}.certFile to its path.`,
-            });
-        } else if (certPem && certFile) {
-            push({
-                path: `${p}.certFile`,
-                message: `Both ${p}.certPem and ${p}.certFile are set; it is unclear which root to use.`,
-                fix: "Keep one of them.",
-            });
-        }
-        if (certPem && !certPem.includes("-----BEGIN CERTIFICATE-----")) {
-            push({
-                path: `${p}.certPem`,
-                message: "Does not contain a PEM certificate (-----BEGIN CERTIFICATE-----).",
-                fix: `Paste the whole PEM file, e.g. pulumi config set --path ${p}.certPem "$(cat root-cert.pem)".`,
-            });
-        }
-        if (!key) {
-            push({
-                path: keyPath,
-                message: `${p}.mode is import, but the root private key is missing; it signs every cluster's intermediate.`,
-                fix: `pulumi config set --secret ${keyPath} "$(cat root-key.pem)".`,
-            });
-        }
-    } else if (mode === "generate") {
-        for (const k of ["certPem", "certFile"]) {
-            if (root[k] !== undefined) {
-                push({
-                    path: `${p}.${k}`,
-                    message: `${p}.${k} is only used with ${p}.mode import; the root is generated.`,
-                    fix: `Remove ${p}.${k}, or set ${p}.mode to import.`,
-                });
-            }
-        }
-        if (key) {
-            push({
-                path: keyPath,
-                message: `${keyPath} is only used with ${p}.mode import; the root key is generated.`,
-                fix: `pulumi config rm ${keyPath}, or set ${p}.mode to import.`,
-            });
-        }
-    }
-    for (const k of ["organization", "commonName"]) {
-        if (str(root, k) === "") {
-            push({ path: `${p}.${k}`, message: "Must not be empty.", fix: `Remove ${p}.${k} to use the default.` });
-        }
-    }
-}
-
-function semanticChecks(
-    data: Obj,
-    raw: Record<string, unknown>,
-    secretKeys: readonly string[] | undefined,
-    problems: ConfigProblem[],
-): { topologyOk: boolean } {
-    let topologyOk = true;
-    const push = (p: ConfigProblem) => problems.push(p);
-
-    const meshId = str(data, "meshId");
-    if (meshId !== undefined && !isDns1123Label(meshId)) {
-        push({
-            path: "meshId",
-            message: `'${meshId}' is not a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters).`,
-            fix: `Use e.g. '${suggestDns1123Label(meshId)}'.`,
-        });
-    }
-    const trustDomain = str(data, "trustDomain");
-    if (trustDomain !== undefined && !isDns1123Subdomain(trustDomain)) {
-        push({
-            path: "trustDomain",
-            message: `'${trustDomain}' is not a DNS name (e.g. cluster.local); it becomes spiffe://<trustDomain>/… in every workload identity.`,
-            fix: trustDomain.startsWith("spiffe://")
-                ? `Drop the scheme: '${trustDomain.slice("spiffe://".length)}'.`
-                : "Use lowercase DNS labels separated by dots, the same in every cluster.",
-        });
-    }
-
-    const version = str(data, "istioVersion");
-    if (version !== undefined) {
-        const parsed = parseVersion(version);
-        if (!parsed) {
-            const quoted = typeof raw.istioVersion === "number";
-            push({
-                path: "istioVersion",
-                message: `'${version}' is not a semantic version like ${MINIMUM_ISTIO_VERSION}${quoted ? " (YAML read an unquoted number)" : ""}.`,
-                fix: version.startsWith("v")
-                    ? `Drop the 'v': '${version.slice(1)}'.`
-                    : `Use a full version in quotes, e.g. istioVersion: "1.30.3".`,
-            });
-        } else if (versionLess(parsed, parseVersion(MINIMUM_ISTIO_VERSION)!)) {
-            push({
-                path: "istioVersion",
-                message:
-                    `${version} is older than ${MINIMUM_ISTIO_VERSION}: this program installs remotes the 1.24+ way ` +
-                    "(the base chart in every remote and istiod with profile=remote); before 1.24 remotes used the " +
-                    "istiod-remote chart, which 1.24 removed.",
-                fix: `Use ${MINIMUM_ISTIO_VERSION} or newer (default 1.30.3).`,
-            });
-        }
-    }
-
-    const repo = str(data, "chartRepository");
-    if (repo !== undefined && !classifyChartRepository(repo)) {
-        push({
-            path: "chartRepository",
-            message: `'${repo}' is neither an https/http URL, an oci:// reference nor an absolute local directory path.`,
-            fix: /^[.~]/.test(repo)
-                ? "Use an absolute directory path (relative paths depend on where pulumi runs)."
-                : "Use e.g. https://istio-release.storage.googleapis.com/charts, oci://registry.example.com/istio or /srv/charts.",
-        });
-    }
-
-    // CA, root rotation and intermediates
-    const ca = isObj(data.ca) ? data.ca : undefined;
-    const caKey = str(data, "caKeyPem") ?? "";
-    if (ca) checkRootCa(ca, { path: "ca", keyPath: "caKeyPem", key: caKey }, problems);
-    if (caKey && secretKeys && !isSecretPath("caKeyPem", secretKeys)) {
-        push({
-            path: "caKeyPem",
-            message: "The root private key is stored in plain text.",
-            fix: `pulumi config set --secret caKeyPem "$(cat root-key.pem)" (and rotate the key if this file was shared).`,
-        });
-    }
-    const rotation = isObj(data.rootRotation) ? data.rootRotation : undefined;
-    const next = rotation && isObj(rotation.next) ? rotation.next : undefined;
-    const nextKey = str(data, "nextCaKeyPem") ?? "";
-    if (rotation && Object.keys(rotation).length > 0) {
-        if (rotation.stage === undefined) {
-            push({
-                path: "rootRotation.stage",
-                message: "A root rotation needs a stage.",
-                fix: "Set rootRotation.stage to trustNext for the first pulumi up, then to issueFromNext (docs/pki.md).",
-            });
-        }
-        if (rotation.next === undefined) {
-            push({
-                path: "rootRotation.next",
-                message: "A root rotation needs the next root.",
-                fix: "Set rootRotation.next.name (e.g. mesh-root-2) and, if they differ from the defaults, its other settings as under ca.",
-            });
-        }
-    }
-    if (next) {
-        checkRootCa(next, { path: "rootRotation.next", keyPath: "nextCaKeyPem", key: nextKey }, problems);
-        const caName = str(ca, "name");
-        if (caName !== undefined && str(next, "name") === caName) {
-            push({
-                path: "rootRotation.next.name",
-                message: `'${caName}' is already ca.name, the current root; the next root needs its own resources.`,
-                fix: `Give the next root another name, e.g. '${caName}-2'; ca.name stays until the rotation is finished.`,
-            });
-        }
-        const certPem = str(next, "certPem");
-        if (certPem && str(ca, "mode") === "import" && certPem.trim() === (str(ca, "certPem") ?? "").trim()) {
-            push({
-                path: "rootRotation.next.certPem",
-                message: "The next root is the certificate the mesh already uses (ca.certPem).",
-                fix: "Import the new root certificate as rootRotation.next.certPem.",
-            });
-        }
-    } else if (nextKey) {
-        push({
-            path: "nextCaKeyPem",
-            message:
-                "nextCaKeyPem is only used while a root rotation imports the next root (rootRotation.next.mode import).",
-            fix: "pulumi config rm nextCaKeyPem, or set up the rotation (docs/pki.md).",
-        });
-    }
-    if (nextKey && secretKeys && !isSecretPath("nextCaKeyPem", secretKeys)) {
-        push({
-            path: "nextCaKeyPem",
-            message: "The next root's private key is stored in plain text.",
-            fix: `pulumi config set --secret nextCaKeyPem "$(cat root-key.pem)" (and make a new root if this file was shared).`,
-        });
-    }
-    const inter = isObj(data.intermediate) ? data.intermediate : undefined;
-    const iv = int(inter, "validityDays");
-    const ie = int(inter, "earlyRenewalDays");
-    if (iv !== undefined && ie !== undefined && ie >= iv) {
-        push({
-            path: "intermediate.earlyRenewalDays",
-            message: `${ie} days is not shorter than the intermediate validity of ${iv} days; every pulumi up would re-issue.`,
-            fix: "Make intermediate.earlyRenewalDays smaller than intermediate.validityDays.",
-        });
-    }
-    for (const [root, p] of [
-        [ca, "ca"],
-        [next, "rootRotation.next"],
-    ] as const) {
-        const rv = int(root, "validityDays");
-        if (str(root, "mode") === "generate" && iv !== undefined && rv !== undefined && iv > rv) {
-            push({
-                path: "intermediate.validityDays",
-                message: `${iv} days is longer than the root's validity (${p}.validityDays ${rv}); the intermediates would outlive their root.`,
-                fix: `Lower intermediate.validityDays or raise ${p}.validityDays.`,
-            });
-        }
-    }
-
-    // Clusters
-    const list = Array.isArray(data.clusters) ? data.clusters : undefined;
-    if (list && list.length === 0) {
-        push({
-            path: "clusters",
-            message: "The cluster list is empty.",
-            fix: "Add at least one cluster, e.g. pulumi config set --path 'clusters[0].name' cluster1.",
-        });
-        topologyOk = false;
-    }
-    const views: ClusterView[] = (list ?? []).flatMap((c, index) =>
-        isObj(c)
-            ? [
-                  {
-                      index,
-                      path: `clusters[${index}]`,
-                      raw: c,
-                      name: str(c, "name"),
-                      role: str(c, "role"),
-                      network: str(c, "network"),
-                      controlPlane: str(c, "controlPlane"),
-                      gw: isObj(c.eastWestGateway) ? c.eastWestGateway : undefined,
-                  },
-              ]
-            : [],
-    );
-    if (list && views.length !== list.length) topologyOk = false;
-
-    const firstByName = new Map<string, ClusterView>();
-    for (const c of views) {
-        if (c.name === undefined) {
-            topologyOk = false;
-            continue;
-        }
-        if (!isDns1123Label(c.name)) {
-            push({
-                path: `${c.path}.name`,
-                message:
-                    `'${c.name}' is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a ` +
-                    "letter or digit, at most 63 characters); it becomes the cluster ID and part of object names.",
-                fix: `Use e.g. '${suggestDns1123Label(c.name)}'.`,
-            });
-        }
-        const first = firstByName.get(c.name);
-        if (first) {
-            push({
-                path: `${c.path}.name`,
-                message: `'${c.name}' is already the name of ${first.path}; cluster names must be unique.`,
-                fix: "Give every cluster its own name.",
-            });
-            topologyOk = false;
-        } else firstByName.set(c.name, c);
-        if (c.network !== undefined && !isDns1123Label(c.network)) {
-            push({
-                path: `${c.path}.network`,
-                message: `'${c.network}' is not a DNS-1123 label; it becomes the topology.istio.io/network label value.`,
-                fix: `Use e.g. '${suggestDns1123Label(c.network)}'.`,
-            });
-        }
-        for (const k of ["kubeconfig", "context"]) {
-            if (str(c.raw, k) === "") {
-                push({
-                    path: `${c.path}.${k}`,
-                    message: "Must not be empty.",
-                    fix: `Remove ${c.path}.${k} to use the default.`,
-                });
-            }
-        }
-    }
-
-    const named = views.filter((c) => c.name !== undefined);
-    const primaries = named.filter((c) => c.role === "primary");
-    const primaryNames = primaries.map((c) => c.name!);
-    const remotes = named.filter((c) => c.role === "remote");
-    if (named.length > 0 && primaries.length === 0) {
-        push({
-            path: "clusters",
-            message: `No cluster has role primary, so nothing runs istiod${remotes.length ? ` for ${remotes.map((r) => r.name).join(", ")}` : ""}.`,
-            fix: "Set role: primary on at least one cluster (primary is the default role).",
-        });
-        topologyOk = false;
-    }
-    const servingOf = new Map<string, string>();
-    for (const c of named) {
-        if (c.role === "primary" && c.controlPlane !== undefined) {
-            push({
-                path: `${c.path}.controlPlane`,
-                message: `${c.name} is a primary and runs its own istiod; controlPlane only applies to remotes.`,
-                fix: `Remove ${c.path}.controlPlane, or set ${c.path}.role to remote.`,
-            });
-        }
-        if (c.role !== "remote") continue;
-        if (c.controlPlane === undefined) {
-            if (primaries.length === 1) servingOf.set(c.name!, primaryNames[0]);
-            else if (primaries.length > 1) {
-                push({
-                    path: `${c.path}.controlPlane`,
-                    message: `${c.name} is a remote and there are several primaries (${primaryNames.join(", ")}); which one serves it is not said.`,
-                    fix: `Set ${c.path}.controlPlane to one of ${primaryNames.join(", ")}.`,
-                });
-                topologyOk = false;
-            }
-            continue;
-        }
-        const target = firstByName.get(c.controlPlane);
-        if (c.controlPlane === c.name) {
-            push({
-                path: `${c.path}.controlPlane`,
-                message: `${c.name} names itself as its control plane, but a remote runs no istiod.`,
-                fix: primaryNames.length
-                    ? `Set it to one of ${primaryNames.join(", ")}.`
-                    : `Make ${c.name} a primary (role: primary).`,
-            });
-            topologyOk = false;
-        } else if (!target) {
-            const guess = closest(c.controlPlane, primaryNames) ?? closest(c.controlPlane, [...firstByName.keys()]);
-            push({
-                path: `${c.path}.controlPlane`,
-                message: `'${c.controlPlane}' is not the name of any cluster.`,
-                fix: guess
-                    ? `Did you mean '${guess}'?`
-                    : primaryNames.length
-                      ? `Use one of the primaries: ${primaryNames.join(", ")}.`
-                      : "Add the primary cluster to clusters.",
-            });
-            topologyOk = false;
-        } else if (target.role !== "primary") {
-            push({
-                path: `${c.path}.controlPlane`,
-                message: `'${c.controlPlane}' is a remote itself; a remote must be served by a primary.`,
-                fix: primaryNames.length
-                    ? `Use one of the primaries: ${primaryNames.join(", ")}.`
-                    : `Make ${c.controlPlane} a primary (role: primary).`,
-            });
-            topologyOk = false;
-        } else servingOf.set(c.name!, c.controlPlane);
-    }
-
-    // API servers, gateways
-    const reached = clustersReachedByOthers(
-        named.filter((c) => c.role === "primary" || c.role === "remote") as Pick<ClusterConfig, "name" | "role">[],
-    );
-    const networks = new Set(named.map((c) => c.network).filter((n) => n !== undefined));
-    const multiNetwork = networks.size > 1;
-    const servingPrimaries = new Set(servingOf.values());
-    for (const c of named) {
-        const api = str(c.raw, "apiServer");
-        if (api !== undefined) {
-            problems.push(...checkApiServerUrl(api, `${c.path}.apiServer`, reached.has(c.name!)));
-        }
-        const tlsServerName = str(c.raw, "apiServerTlsServerName");
-        if (tlsServerName !== undefined) {
-            problems.push(...checkTlsServerName(tlsServerName, `${c.path}.apiServerTlsServerName`, c.name!, reached));
-        }
-        checkEastWestGateway(c, c.role === "primary" && servingPrimaries.has(c.name!), multiNetwork, problems);
-    }
-
-    // Secret kubeconfigs
-    const kubeconfigs = isObj(data.kubeconfigs) ? data.kubeconfigs : {};
-    for (const [name, content] of Object.entries(kubeconfigs)) {
-        const p = formatPath(["kubeconfigs", name]);
-        const cluster = firstByName.get(name);
-        if (!cluster) {
-            const guess = closest(name, [...firstByName.keys()]);
-            push({
-                path: p,
-                message: `'${name}' is not the name of any cluster.`,
-                fix: guess
-                    ? `Did you mean '${guess}'?`
-                    : `Use a name from clusters: ${[...firstByName.keys()].join(", ")}.`,
-            });
-        } else if (str(cluster.raw, "kubeconfig") !== undefined) {
-            push({
-                path: `${cluster.path}.kubeconfig`,
-                message: `${name} has both a kubeconfig file (${cluster.path}.kubeconfig) and secret content (${p}).`,
-                fix: `Keep one: remove ${cluster.path}.kubeconfig to use the secret, or pulumi config rm --path '${p}'.`,
-            });
-        }
-        if (typeof content === "string" && content.trim() === "") {
-            push({
-                path: p,
-                message: "The kubeconfig content is empty.",
-                fix: `pulumi config set --secret --path '${p}' "$(cat <file>)".`,
-            });
-        }
-        if (secretKeys && !isSecretPath(p, secretKeys)) {
-            push({
-                path: p,
-                message: "Kubeconfig content (cluster credentials) is stored in plain text.",
-                fix: `pulumi config set --secret --path '${p}' "$(cat <file>)" (and rotate the credentials if this file was shared).`,
-            });
-        }
-    }
-
-    // Verification and images
-    const ver = isObj(data.verification) ? data.verification : undefined;
-    const ns = str(ver, "namespace");
-    if (ns !== undefined && (!isDns1123Label(ns) || ns === "istio-system" || ns === "kube-system")) {
-        push({
-            path: "verification.namespace",
-            message: `'${ns}' cannot hold the check's workloads (needs its own DNS-1123 label namespace).`,
-            fix: "Use e.g. mesh-verify.",
-        });
-    }
-    for (const k of ["serverImage", "clientImage"]) {
-        if (str(ver, k) === "")
-            push({ path: `verification.${k}`, message: "Must not be empty.", fix: `Remove it to use the default.` });
-    }
-    const images = isObj(data.images) ? data.images : undefined;
-    const pullSecrets = images && Array.isArray(images.imagePullSecrets) ? images.imagePullSecrets : [];
-    pullSecrets.forEach((s, i) => {
-        if (typeof s === "string" && !isDns1123Subdomain(s)) {
-            push({
-                path: `images.imagePullSecrets[${i}]`,
-                message: `'${s}' is not a valid Secret name.`,
-                fix: "Use the name of a docker-registry Secret in istio-system.",
-            });
-        }
-    });
-    const revision = str(data, "revision");
-    if (revision && !isDns1123Label(revision)) {
-        push({
-            path: "revision",
-            message: `'${revision}' is not a DNS-1123 label; it becomes part of istiod-<revision> object names.`,
-            fix: `Use e.g. '${suggestDns1123Label(revision).replace(/\./g, "-")}' (1-30-3 style), or "" for the default revision.`,
-        });
-    }
-    return { topologyOk };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Defaulted data → MeshConfig
 // ---------------------------------------------------------------------------------------------
 
@@ -1108,16 +506,20 @@ function toMeshConfig(d: Obj): MeshConfig {
 
 /**
  * Validates the raw config of the `istio-multicluster:` namespace (prefix stripped; values parsed,
- * numbers and booleans also accepted as strings) and applies the defaults.
+ * numbers and booleans also accepted as strings, as `pulumi config set` stores them) against the
+ * schema, applies the defaults, and runs every domain's rules on the result. The program's rule
+ * set is assembled in `components/mesh/validate-config.ts` (config/ knows no domain).
  *
  * @param raw The stack config, e.g. from `readStackConfigFile` or `readPulumiConfig`.
- * @param checks Extra checks run on the defaulted config once the built-in rules found the
- *   structure sound (types right, every remote served by an existing primary).
+ * @param rules The rules of every domain, run even when the schema found problems.
+ * @param checks Extra checks run on the defaulted config once the rules found the structure
+ *   sound (types right, every remote served by an existing primary).
  * @param options See {@link ValidateOptions}.
  * @returns The config when there are no problems, and every problem found.
  */
-export function validateMeshConfig(
+export function validateConfigWith(
     raw: Record<string, unknown>,
+    rules: ConfigRuleSet,
     checks: MeshConfigChecks = [],
     options: ValidateOptions = {},
 ): ValidationResult {
@@ -1130,8 +532,12 @@ export function validateMeshConfig(
         const p = schemaErrorToProblem(e, data, secretKeys);
         if (p) problems.push(p);
     }
-    const { topologyOk } = semanticChecks(data, raw, options.secretKeys, problems);
-    if (schemaOk && topologyOk) {
+    const base = { data, raw, secretKeys: options.secretKeys, ...readClusters(data) };
+    const topology = rules.topology(base);
+    problems.push(...topology.problems);
+    const context = { ...base, servingPrimary: topology.servingPrimary };
+    for (const rule of rules.rules) problems.push(...rule(context));
+    if (schemaOk && topology.topologyOk) {
         const config = toMeshConfig(data);
         for (const check of checks) problems.push(...check(config));
         if (problems.length === 0) return { config, problems };
@@ -1156,15 +562,16 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
 }
 
 /**
- * Like {@link validateMeshConfig}, but returns the config or throws a {@link ConfigValidationError}
+ * Like {@link validateConfigWith}, but returns the config or throws a {@link ConfigValidationError}
  * listing every problem.
  */
-export function parseMeshConfig(
+export function parseConfigWith(
     raw: Record<string, unknown>,
+    rules: ConfigRuleSet,
     checks: MeshConfigChecks = [],
     options: ValidateOptions = {},
 ): MeshConfig {
-    const result = validateMeshConfig(raw, checks, options);
+    const result = validateConfigWith(raw, rules, checks, options);
     if (!result.config) throw new ConfigValidationError(result.problems);
     return result.config;
 }

@@ -11,7 +11,8 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 
 import { CaConfig, ConfigProblem, ConfigValidationError, MeshConfig } from "../config/config";
-import { MeshConfigChecks, validateMeshConfig } from "../config/config-validation";
+import { MeshConfigChecks } from "../config/config-validation";
+import { validateMeshConfig } from "../mesh/validate-config";
 import { valueOverrideProblems } from "../istio/istio-values";
 import { resolveClusterAccess } from "../config/kubeconfig";
 import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";

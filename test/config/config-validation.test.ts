@@ -8,9 +8,8 @@ import {
     formatPath,
     isLoopbackHost,
     MeshConfigCheck,
-    parseMeshConfig,
-    validateMeshConfig,
 } from "../../components/config/config-validation";
+import { parseMeshConfig, validateMeshConfig } from "../../components/mesh/validate-config";
 
 type Raw = Record<string, unknown>;
 

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { SECRET_PLACEHOLDER } from "../../components/config/config-schema";
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 import {
     parseConfigValue,
     parseStackConfig,

@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import * as yaml from "js-yaml";
 import { PROJECT_NAME } from "../../components/config/config";
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 import { buildMeshPlan } from "../../components/plan/mesh-plan";
 
 const stackText = fs.readFileSync(path.resolve(__dirname, "..", "..", "Pulumi.kind.yaml"), "utf8");

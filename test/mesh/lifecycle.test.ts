@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 import { ClusterEntry, meshOf, planDiff } from "../plan-diff";
 
 type Cluster = ClusterEntry;

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 import { MAX_DRAWN_WATCH_EDGES, meshDiagram, mermaidId } from "../../components/mesh/mesh-diagram";
 import { buildMeshPlan } from "../../components/plan/mesh-plan";
 import { readStackConfigFile } from "../../components/config/stack-config";

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
 import { MeshConfig } from "../../components/config/config";
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 import { IstioMulticlusterMesh } from "../../components/mesh/mesh";
 import { buildMeshPlan, MeshPlan } from "../../components/plan/mesh-plan";
 import { readStackConfigFile } from "../../components/config/stack-config";

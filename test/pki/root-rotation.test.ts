@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
 import { ConfigValidationError, MeshConfig } from "../../components/config/config";
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 import { istiodValues, rootRotationSettings, valueOverrideProblems } from "../../components/istio/istio-values";
 import { IstioMulticlusterMesh } from "../../components/mesh/mesh";
 import { meshStackOutputs } from "../../components/mesh/mesh-outputs";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { MeshConfig } from "../../components/config/config";
-import { parseMeshConfig, validateMeshConfig } from "../../components/config/config-validation";
+import { parseMeshConfig, validateMeshConfig } from "../../components/mesh/validate-config";
 import { buildMeshPlan, ClusterPlan, MeshPlan } from "../../components/plan/mesh-plan";
 import {
     countPlanResources,

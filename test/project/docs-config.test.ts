@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
 import { effectiveDefault, listSchemaKeys, MESH_CONFIG_SCHEMA } from "../../components/config/config-schema";
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const docs = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 
 import { formatConfigProblems, MeshConfig } from "../../components/config/config";
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 import { MockOptions, RecordedResource } from "../harness";
 import { ClusterEntry, diffResources, meshOf, meshResources, PlanDiff } from "../plan-diff";
 import { anchorsOf } from "../markdown";

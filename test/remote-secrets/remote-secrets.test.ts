@@ -6,7 +6,7 @@ import fc from "fast-check";
 import * as yaml from "js-yaml";
 import { Secret as SecretModel } from "kubernetes-models/v1/Secret";
 import { ClusterConfig, MeshConfig } from "../../components/config/config";
-import { validateMeshConfig } from "../../components/config/config-validation";
+import { validateMeshConfig } from "../../components/mesh/validate-config";
 import { buildMeshPlan } from "../../components/plan/mesh-plan";
 import { ISTIO_NAMESPACE, providerResourceName, resourceName } from "../../components/plan/naming";
 import { MeshRemoteSecrets, createMeshRemoteSecrets } from "../../components/remote-secrets/remote-secrets";
