@@ -385,6 +385,13 @@ function preprocess(value: unknown, segments: Segment[], problems: ConfigProblem
         });
         return undefined;
     }
+    const wrongScalar = wrongScalarProblem(value, segments, node, !!node?.["x-secret"] || isSecretSubtree(segments));
+    if (wrongScalar) {
+        problems.push(wrongScalar);
+        // A boolean key's value is dropped so that the schema does not report it a second time;
+        // a string key keeps its value, so that a required key is not also reported missing.
+        if (node?.type === "boolean") return undefined;
+    }
     if (Array.isArray(value)) {
         return value.map((v, i) => preprocess(v, [...segments, i], problems, node?.items));
     }
@@ -400,6 +407,54 @@ function preprocess(value: unknown, segments: Segment[], problems: ConfigProblem
         return out;
     }
     return value;
+}
+
+/** Words YAML 1.1 read as booleans; YAML 1.2 (Pulumi's stack files) keeps them strings. */
+const YAML11_BOOLEAN_WORDS = /^(yes|no|y|n|on|off)$/i;
+
+/**
+ * A scalar of the wrong kind that the schema's type coercion would silently accept: a number or a
+ * boolean where the schema says string (YAML reads `tag: 1.30` as the number 1.3, and
+ * `pulumi config set --path` stores integers as numbers, so coercing back would install something
+ * else than was meant), or a YAML 1.1 yes/no word where it says boolean. Strings of digits and
+ * "true"/"false" stay accepted for numbers and booleans: that is how `pulumi config set` stores
+ * them. `istioVersion` and enums have messages of their own.
+ */
+export function wrongScalarProblem(
+    value: unknown,
+    segments: readonly Segment[],
+    node: ConfigSchema | undefined,
+    secret: boolean,
+): ConfigProblem | undefined {
+    if (!node || node.enum) return undefined;
+    const p = formatPath(segments);
+    if (node.type === "string" && (typeof value === "number" || typeof value === "boolean")) {
+        if (p === "istioVersion") return undefined;
+        const kind = typeof value;
+        const key = String(segments[segments.length - 1]);
+        const example = secret ? "<value>" : String(value);
+        const cli =
+            segments.length === 1
+                ? `pulumi config set ${p} '<value>' (top-level values are always stored as text)`
+                : `pulumi config set --path '${p}' '<value>' --type string`;
+        return {
+            path: p,
+            message:
+                `Expected a string, got ${secret ? `a ${kind}` : `the ${kind} ${String(value)}`}: YAML (or pulumi config set --path) read the unquoted ` +
+                (kind === "number"
+                    ? "value as a number, and a number turned back into text can differ from what was written (1.30 becomes 1.3)."
+                    : "word as a boolean."),
+            fix: `Quote it in the stack file, e.g. ${key}: "${example}" if that is what you meant, or set it with ${cli}.`,
+        };
+    }
+    if (node.type === "boolean" && typeof value === "string" && YAML11_BOOLEAN_WORDS.test(value.trim())) {
+        return {
+            path: p,
+            message: `Expected true or false, got the string '${value}' (only true and false are booleans in YAML 1.2).`,
+            fix: `Write ${p}: ${/^(yes|y|on)$/i.test(value.trim()) ? "true" : "false"}.`,
+        };
+    }
+    return undefined;
 }
 
 function isSecretSubtree(segments: readonly Segment[]): boolean {

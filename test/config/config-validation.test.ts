@@ -252,10 +252,17 @@ describe("validateMeshConfig: bad configs, one problem each", () => {
         },
         {
             name: "verify is not a boolean",
+            raw: () => ({ ...base(), verify: "maybe" }),
+            path: "verify",
+            message: /Must be a boolean, not a string \('maybe'\)/,
+            fix: /true or false/,
+        },
+        {
+            name: "verify is a YAML 1.1 yes, which YAML 1.2 keeps a string",
             raw: () => ({ ...base(), verify: "yes" }),
             path: "verify",
-            message: /Must be a boolean, not a string \('yes'\)/,
-            fix: /true or false/,
+            message: /Expected true or false, got the string 'yes'/,
+            fix: /Write verify: true\./,
         },
         {
             name: "nodePort is not a number",
