@@ -264,6 +264,47 @@ function listText(items: readonly string[]): string {
     return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
+/** Reads each kubeconfig file at most once per run, remembering why it could not be read. */
+function cachedReader(readFile: ResolveAccessOptions["readFile"]): (file: string) => Loaded {
+    const files = new Map<string, Loaded>();
+    return (file) => {
+        let entry = files.get(file);
+        if (!entry) {
+            try {
+                entry = { content: readFile(file) };
+            } catch (e) {
+                entry = { error: readErrorText(e), missing: (e as { code?: string }).code === "ENOENT" };
+            }
+            files.set(file, entry);
+        }
+        return entry;
+    };
+}
+
+/** What a run of the resolver shares between clusters. */
+interface ResolveRun {
+    cwd: string;
+    home: string | undefined;
+    envEntries: string[];
+    load: (file: string) => Loaded;
+    /** The merged `$KUBECONFIG` list, read on first use (only when it has several entries). */
+    listSource: () => ListSource;
+}
+
+/** The kubeconfig one cluster is read from, and how to name it in messages. */
+interface LoadedKubeconfig {
+    kc: ParsedKubeconfig;
+    source: ClusterAccess["source"];
+    /** The one file read (secret config and merged lists: none). */
+    file?: string;
+    /** "the kubeconfig file /x", "the secret kubeconfigs.c1", … */
+    where: string;
+    /** The config path that problems about this kubeconfig point at. */
+    wherePath: string;
+}
+
+type Cluster = Pick<ClusterConfig, "name" | "role" | "kubeconfig" | "context" | "apiServer">;
+
 /**
  * Resolves how to reach every cluster: kubeconfig content (secret config first, else the file
  * from `kubeconfig`, else every file listed in `$KUBECONFIG` merged as kubectl does (see
@@ -273,194 +314,260 @@ function listText(items: readonly string[]): string {
  * reported, with a fix.
  *
  * @param clusters Validated clusters, in config order (problem paths use their index).
+ * @param options What the resolver may read; see {@link ResolveAccessOptions}.
  */
-export function resolveClusterAccess(
-    clusters: readonly Pick<ClusterConfig, "name" | "role" | "kubeconfig" | "context" | "apiServer">[],
-    options: ResolveAccessOptions,
-): ResolveAccessResult {
+export function resolveClusterAccess(clusters: readonly Cluster[], options: ResolveAccessOptions): ResolveAccessResult {
     const problems: ConfigProblem[] = [];
     const access: Record<string, ClusterAccess> = {};
     const cwd = options.cwd ?? process.cwd();
     const home = options.env.HOME ?? options.env.USERPROFILE;
-    const reached = clustersReachedByOthers(clusters);
     const envEntries = kubeconfigListEntries(options.env.KUBECONFIG);
-    const files = new Map<string, Loaded>();
-    const load = (file: string): Loaded => {
-        let entry = files.get(file);
-        if (!entry) {
-            try {
-                entry = { content: options.readFile(file) };
-            } catch (e) {
-                entry = { error: readErrorText(e), missing: (e as { code?: string }).code === "ENOENT" };
-            }
-            files.set(file, entry);
-        }
-        return entry;
-    };
-
-    // Several $KUBECONFIG entries: read and merged once, on first use, for every cluster.
+    const load = cachedReader(options.readFile);
     let listSource: ListSource | undefined;
-    const loadListSource = (): ListSource => {
-        const listed: string[] = [];
-        for (const entry of envEntries) {
-            const file = expandKubeconfigPath(entry, home, cwd);
-            if (!file) {
-                return {
-                    problem: (cp) => ({
-                        path: `${cp}.kubeconfig`,
-                        message: `'${entry}' (from $KUBECONFIG) starts with ~, but HOME is not set.`,
-                        fix: `Set ${cp}.kubeconfig to an absolute path.`,
-                    }),
-                };
-            }
-            if (!listed.includes(file)) listed.push(file);
+    const run: ResolveRun = {
+        cwd,
+        home,
+        envEntries,
+        load,
+        listSource: () => (listSource ??= mergedEnvKubeconfig(envEntries, home, cwd, load)),
+    };
+    const reached = clustersReachedByOthers(clusters);
+    clusters.forEach((cluster, index) => {
+        const cp = `clusters[${index}]`;
+        const loaded = loadClusterKubeconfig(cluster, cp, options.secretKubeconfigs?.[cluster.name], run);
+        if ("problem" in loaded) {
+            problems.push(loaded.problem);
+            return;
         }
-        const sources: KubeconfigSource[] = [];
-        const skipped: string[] = [];
-        for (const file of listed) {
-            const loaded = load(file);
-            if ("error" in loaded) {
-                if (loaded.missing) {
-                    skipped.push(file);
-                    continue;
-                }
-                return {
-                    problem: (cp, clusterName) => ({
-                        path: `${cp}.kubeconfig`,
-                        message: `The kubeconfig file ${file} (from $KUBECONFIG) ${loaded.error}.`,
-                        fix:
-                            `Make ${file} readable or remove it from $KUBECONFIG (kubectl fails on it as well), ` +
-                            `point ${cp}.kubeconfig at the kubeconfig that holds ${clusterName}'s context, or ` +
-                            `supply the content as a secret: ${secretFix(clusterName)}.`,
-                    }),
-                };
-            }
-            try {
-                sources.push({ file, kubeconfig: parseKubeconfig(loaded.content) });
-            } catch (e) {
-                return {
-                    problem: (cp) => ({
-                        path: `${cp}.kubeconfig`,
-                        message: `The kubeconfig file ${file} (from $KUBECONFIG) is ${(e as Error).message}`,
-                        fix:
-                            "Use a kubeconfig as written by kubectl (kind: Config with clusters, contexts and " +
-                            `users), or remove ${file} from $KUBECONFIG (kubectl fails on it as well).`,
-                    }),
-                };
-            }
-        }
-        if (sources.length === 0) {
+        const resolved = accessInKubeconfig(cluster, cp, loaded, reached.has(cluster.name));
+        if ("problems" in resolved) problems.push(...resolved.problems);
+        else access[cluster.name] = resolved.access;
+    });
+    return { access, problems };
+}
+
+/** The kubeconfig of one cluster: its secret, the merged `$KUBECONFIG` list, or one file. */
+function loadClusterKubeconfig(
+    cluster: Cluster,
+    cp: string,
+    secret: string | undefined,
+    run: ResolveRun,
+): LoadedKubeconfig | { problem: ConfigProblem } {
+    if (secret !== undefined) {
+        const wherePath = formatPath(["kubeconfigs", cluster.name]);
+        const where = `the secret ${wherePath}`;
+        return parsedOrProblem(secret, { source: "secret", where, wherePath });
+    }
+    if (cluster.kubeconfig === undefined && run.envEntries.length > 1) {
+        const list = run.listSource();
+        if ("problem" in list) return { problem: list.problem(cp, cluster.name) };
+        return { kc: list.kubeconfig, source: "file", where: list.where, wherePath: `${cp}.kubeconfig` };
+    }
+    const fromEnv = run.envEntries[0];
+    const given = cluster.kubeconfig ?? fromEnv ?? "~/.kube/config";
+    const origin = cluster.kubeconfig ? `${cp}.kubeconfig` : fromEnv ? "$KUBECONFIG" : "the default ~/.kube/config";
+    const wherePath = `${cp}.kubeconfig`;
+    const file = expandKubeconfigPath(given, run.home, run.cwd);
+    if (!file) {
+        return {
+            problem: {
+                path: wherePath,
+                message: `'${given}' (from ${origin}) starts with ~, but HOME is not set.`,
+                fix: `Set ${cp}.kubeconfig to an absolute path.`,
+            },
+        };
+    }
+    const loaded = run.load(file);
+    if ("error" in loaded) {
+        return {
+            problem: {
+                path: wherePath,
+                message: `The kubeconfig file ${file} (from ${origin}) ${loaded.error}.`,
+                fix:
+                    `Point ${cp}.kubeconfig at the kubeconfig that holds ${cluster.name}'s context, or supply ` +
+                    `the content as a secret: ${secretFix(cluster.name)}.`,
+            },
+        };
+    }
+    return parsedOrProblem(loaded.content, { source: "file", file, where: `the kubeconfig file ${file}`, wherePath });
+}
+
+function parsedOrProblem(
+    content: string,
+    origin: Omit<LoadedKubeconfig, "kc">,
+): LoadedKubeconfig | { problem: ConfigProblem } {
+    try {
+        return { ...origin, kc: parseKubeconfig(content) };
+    } catch (e) {
+        return {
+            problem: {
+                path: origin.wherePath,
+                message: `${capitalize(origin.where)} is ${(e as Error).message}`,
+                fix: "Use a kubeconfig as written by kubectl (kind: Config with clusters, contexts and users).",
+            },
+        };
+    }
+}
+
+/** Several `$KUBECONFIG` entries, read and merged as kubectl does; missing files are skipped. */
+function mergedEnvKubeconfig(
+    envEntries: readonly string[],
+    home: string | undefined,
+    cwd: string,
+    load: (file: string) => Loaded,
+): ListSource {
+    const listed: string[] = [];
+    for (const entry of envEntries) {
+        const file = expandKubeconfigPath(entry, home, cwd);
+        if (!file) {
             return {
-                problem: (cp, clusterName) => ({
+                problem: (cp) => ({
                     path: `${cp}.kubeconfig`,
-                    message: `None of the kubeconfig files listed in $KUBECONFIG exists: ${skipped.join(", ")}.`,
-                    fix:
-                        `Set KUBECONFIG to existing kubeconfig files, point ${cp}.kubeconfig at the kubeconfig ` +
-                        `that holds ${clusterName}'s context, or supply the content as a secret: ${secretFix(clusterName)}.`,
+                    message: `'${entry}' (from $KUBECONFIG) starts with ~, but HOME is not set.`,
+                    fix: `Set ${cp}.kubeconfig to an absolute path.`,
                 }),
             };
         }
-        const names = sources.map((s) => s.file);
-        const missingNote = skipped.length
-            ? `${listText(skipped)} ${skipped.length === 1 ? "does" : "do"} not exist`
-            : undefined;
-        const where =
-            names.length === 1
-                ? `the kubeconfig file ${names[0]} (from $KUBECONFIG${missingNote ? `; ${missingNote}` : ""})`
-                : `the kubeconfig files ${names.join(", ")} merged from $KUBECONFIG${missingNote ? ` (${missingNote})` : ""}`;
-        return { kubeconfig: mergeKubeconfigs(sources), where };
-    };
-
-    clusters.forEach((cluster, index) => {
-        const cp = `clusters[${index}]`;
-        const secret = options.secretKubeconfigs?.[cluster.name];
-        let kc: ParsedKubeconfig;
-        let source: ClusterAccess["source"];
-        /** The one file read (secret config and merged lists: none). */
-        let file: string | undefined;
-        let where: string;
-        let wherePath: string;
-        const parseOrReport = (content: string): ParsedKubeconfig | undefined => {
-            try {
-                return parseKubeconfig(content);
-            } catch (e) {
-                problems.push({
-                    path: wherePath,
-                    message: `${capitalize(where)} is ${(e as Error).message}`,
-                    fix: "Use a kubeconfig as written by kubectl (kind: Config with clusters, contexts and users).",
-                });
-                return undefined;
-            }
+        if (!listed.includes(file)) listed.push(file);
+    }
+    const sources: KubeconfigSource[] = [];
+    const skipped: string[] = [];
+    for (const file of listed) {
+        const read = readListedFile(file, load);
+        if (read === "missing") skipped.push(file);
+        else if ("problem" in read) return read;
+        else sources.push(read);
+    }
+    if (sources.length === 0) {
+        return {
+            problem: (cp, clusterName) => ({
+                path: `${cp}.kubeconfig`,
+                message: `None of the kubeconfig files listed in $KUBECONFIG exists: ${skipped.join(", ")}.`,
+                fix:
+                    `Set KUBECONFIG to existing kubeconfig files, point ${cp}.kubeconfig at the kubeconfig ` +
+                    `that holds ${clusterName}'s context, or supply the content as a secret: ${secretFix(clusterName)}.`,
+            }),
         };
-        if (secret !== undefined) {
-            source = "secret";
-            where = `the secret ${formatPath(["kubeconfigs", cluster.name])}`;
-            wherePath = formatPath(["kubeconfigs", cluster.name]);
-            const parsed = parseOrReport(secret);
-            if (!parsed) return;
-            kc = parsed;
-        } else if (cluster.kubeconfig === undefined && envEntries.length > 1) {
-            source = "file";
-            wherePath = `${cp}.kubeconfig`;
-            listSource ??= loadListSource();
-            if ("problem" in listSource) {
-                problems.push(listSource.problem(cp, cluster.name));
-                return;
-            }
-            kc = listSource.kubeconfig;
-            where = listSource.where;
-        } else {
-            source = "file";
-            const fromEnv = envEntries[0];
-            const given = cluster.kubeconfig ?? fromEnv ?? "~/.kube/config";
-            const origin = cluster.kubeconfig
-                ? `${cp}.kubeconfig`
-                : fromEnv
-                  ? "$KUBECONFIG"
-                  : "the default ~/.kube/config";
-            wherePath = `${cp}.kubeconfig`;
-            file = expandKubeconfigPath(given, home, cwd);
-            if (!file) {
-                problems.push({
-                    path: wherePath,
-                    message: `'${given}' (from ${origin}) starts with ~, but HOME is not set.`,
-                    fix: `Set ${cp}.kubeconfig to an absolute path.`,
-                });
-                return;
-            }
-            const loaded = load(file);
-            if ("error" in loaded) {
-                problems.push({
-                    path: wherePath,
-                    message: `The kubeconfig file ${file} (from ${origin}) ${loaded.error}.`,
-                    fix:
-                        `Point ${cp}.kubeconfig at the kubeconfig that holds ${cluster.name}'s context, or supply ` +
-                        `the content as a secret: ${secretFix(cluster.name)}.`,
-                });
-                return;
-            }
-            where = `the kubeconfig file ${file}`;
-            const parsed = parseOrReport(loaded.content);
-            if (!parsed) return;
-            kc = parsed;
-        }
+    }
+    const names = sources.map((s) => s.file);
+    const missingNote = skipped.length
+        ? `${listText(skipped)} ${skipped.length === 1 ? "does" : "do"} not exist`
+        : undefined;
+    const where =
+        names.length === 1
+            ? `the kubeconfig file ${names[0]} (from $KUBECONFIG${missingNote ? `; ${missingNote}` : ""})`
+            : `the kubeconfig files ${names.join(", ")} merged from $KUBECONFIG${missingNote ? ` (${missingNote})` : ""}`;
+    return { kubeconfig: mergeKubeconfigs(sources), where };
+}
 
-        const contextNames = kc.contexts.map((c) => c.name);
-        const contextName = cluster.context ?? kc.currentContext;
-        if (!contextName) {
-            problems.push({
+/** One file of a `$KUBECONFIG` list: parsed, missing (kubectl skips it), or a problem for everyone. */
+function readListedFile(
+    file: string,
+    load: (file: string) => Loaded,
+): KubeconfigSource | "missing" | Extract<ListSource, { problem: unknown }> {
+    const loaded = load(file);
+    if ("error" in loaded) {
+        if (loaded.missing) return "missing";
+        return {
+            problem: (cp, clusterName) => ({
+                path: `${cp}.kubeconfig`,
+                message: `The kubeconfig file ${file} (from $KUBECONFIG) ${loaded.error}.`,
+                fix:
+                    `Make ${file} readable or remove it from $KUBECONFIG (kubectl fails on it as well), ` +
+                    `point ${cp}.kubeconfig at the kubeconfig that holds ${clusterName}'s context, or ` +
+                    `supply the content as a secret: ${secretFix(clusterName)}.`,
+            }),
+        };
+    }
+    try {
+        return { file, kubeconfig: parseKubeconfig(loaded.content) };
+    } catch (e) {
+        return {
+            problem: (cp) => ({
+                path: `${cp}.kubeconfig`,
+                message: `The kubeconfig file ${file} (from $KUBECONFIG) is ${(e as Error).message}`,
+                fix:
+                    "Use a kubeconfig as written by kubectl (kind: Config with clusters, contexts and " +
+                    `users), or remove ${file} from $KUBECONFIG (kubectl fails on it as well).`,
+            }),
+        };
+    }
+}
+
+/** The context, its cluster and user, and the API server of one cluster in its kubeconfig. */
+function accessInKubeconfig(
+    cluster: Cluster,
+    cp: string,
+    loaded: LoadedKubeconfig,
+    reachedByOthers: boolean,
+): { access: ClusterAccess } | { problems: ConfigProblem[] } {
+    const { kc, where, wherePath, file } = loaded;
+    const found = contextIn(cluster, cp, loaded);
+    if ("problem" in found) return { problems: [found.problem] };
+    const { contextName, ctx, kubeCluster } = found;
+    const userRef = ctx.body.user;
+    const server = kubeCluster.body.server;
+    if ((typeof server !== "string" || server === "") && !cluster.apiServer) {
+        return {
+            problems: [
+                {
+                    path: wherePath,
+                    message: `Cluster '${kubeCluster.name}' of context '${contextName}' in ${where} has no server URL.`,
+                    fix: `Add its server to the kubeconfig, or set ${cp}.apiServer.`,
+                },
+            ],
+        };
+    }
+    let apiServer = cluster.apiServer;
+    if (!apiServer) {
+        apiServer = server as string;
+        const urlProblems = checkApiServerUrl(
+            apiServer,
+            `${cp}.apiServer`,
+            reachedByOthers,
+            ` (the server of context '${contextName}' in ${where})`,
+        );
+        if (urlProblems.length > 0) return { problems: urlProblems };
+    }
+    // A merged list: one file only if it alone defined the context, its cluster and its user.
+    const definedIn = new Set([ctx.file, kubeCluster.file, kc.users.find((u) => u.name === userRef)?.file]);
+    definedIn.delete(undefined);
+    const accessPath = file ?? (definedIn.size === 1 ? [...definedIn][0] : undefined);
+    return {
+        access: {
+            kubeconfig: kubeconfigForContext(kc, contextName, { baseDir: file ? path.dirname(file) : undefined }),
+            context: contextName,
+            apiServer,
+            source: loaded.source,
+            ...(accessPath ? { path: accessPath } : {}),
+        },
+    };
+}
+
+/** The cluster's context (given, else current) and the cluster and user entries it names. */
+function contextIn(
+    cluster: Cluster,
+    cp: string,
+    { kc, where, wherePath }: LoadedKubeconfig,
+): { contextName: string; ctx: NamedEntry; kubeCluster: NamedEntry } | { problem: ConfigProblem } {
+    const contextNames = kc.contexts.map((c) => c.name);
+    const contextName = cluster.context ?? kc.currentContext;
+    if (!contextName) {
+        return {
+            problem: {
                 path: `${cp}.context`,
                 message: `No context given for ${cluster.name} and ${where} has no current-context.`,
                 fix: contextNames.length
                     ? `Set ${cp}.context to one of: ${contextNames.join(", ")}.`
                     : `${where} has no contexts at all; use the kubeconfig of ${cluster.name}.`,
-            });
-            return;
-        }
-        const ctx = kc.contexts.find((c) => c.name === contextName);
-        if (!ctx) {
-            const guess = closest(contextName, contextNames);
-            problems.push({
+            },
+        };
+    }
+    const ctx = kc.contexts.find((c) => c.name === contextName);
+    if (!ctx) {
+        const guess = closest(contextName, contextNames);
+        return {
+            problem: {
                 path: cluster.context ? `${cp}.context` : wherePath,
                 message: `Context '${contextName}'${cluster.context ? "" : " (the current-context)"} is not in ${where}.`,
                 fix: guess
@@ -468,66 +575,29 @@ export function resolveClusterAccess(
                     : contextNames.length
                       ? `Use one of: ${contextNames.join(", ")}.`
                       : `${where} has no contexts; use the kubeconfig of ${cluster.name}.`,
-            });
-            return;
-        }
-        const clusterRef = ctx.body.cluster;
-        const kubeCluster = kc.clusters.find((c) => c.name === clusterRef);
-        if (typeof clusterRef !== "string" || !kubeCluster) {
-            problems.push({
+            },
+        };
+    }
+    const clusterRef = ctx.body.cluster;
+    const kubeCluster = kc.clusters.find((c) => c.name === clusterRef);
+    if (typeof clusterRef !== "string" || !kubeCluster) {
+        return {
+            problem: {
                 path: wherePath,
                 message: `Context '${contextName}' in ${where} refers to cluster '${String(clusterRef ?? "")}', which is not in its clusters list.`,
                 fix: "Repair the kubeconfig: every context must name an entry of clusters (kubectl config view shows them).",
-            });
-            return;
-        }
-        const userRef = ctx.body.user;
-        if (typeof userRef === "string" && !kc.users.some((u) => u.name === userRef)) {
-            problems.push({
+            },
+        };
+    }
+    const userRef = ctx.body.user;
+    if (typeof userRef === "string" && !kc.users.some((u) => u.name === userRef)) {
+        return {
+            problem: {
                 path: wherePath,
                 message: `Context '${contextName}' in ${where} refers to user '${userRef}', which is not in its users list.`,
                 fix: "Repair the kubeconfig: every context must name an entry of users.",
-            });
-            return;
-        }
-        const server = kubeCluster.body.server;
-        if (typeof server !== "string" || server === "") {
-            if (!cluster.apiServer) {
-                problems.push({
-                    path: wherePath,
-                    message: `Cluster '${kubeCluster.name}' of context '${contextName}' in ${where} has no server URL.`,
-                    fix: `Add its server to the kubeconfig, or set ${cp}.apiServer.`,
-                });
-                return;
-            }
-        }
-        let apiServer = cluster.apiServer;
-        if (!apiServer) {
-            apiServer = server as string;
-            const urlProblems = checkApiServerUrl(
-                apiServer,
-                `${cp}.apiServer`,
-                reached.has(cluster.name),
-                ` (the server of context '${contextName}' in ${where})`,
-            );
-            if (urlProblems.length > 0) {
-                problems.push(...urlProblems);
-                return;
-            }
-        }
-        // A merged list: one file only if it alone defined the context, its cluster and its user.
-        const definedIn = new Set([ctx.file, kubeCluster.file, kc.users.find((u) => u.name === userRef)?.file]);
-        definedIn.delete(undefined);
-        const accessPath = file ?? (definedIn.size === 1 ? [...definedIn][0] : undefined);
-        access[cluster.name] = {
-            kubeconfig: kubeconfigForContext(kc, contextName, {
-                baseDir: file ? path.dirname(file) : undefined,
-            }),
-            context: contextName,
-            apiServer,
-            source,
-            ...(accessPath ? { path: accessPath } : {}),
+            },
         };
-    });
-    return { access, problems };
+    }
+    return { contextName, ctx, kubeCluster };
 }
