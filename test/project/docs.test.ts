@@ -65,6 +65,28 @@ describe("docs: links", () => {
     }
 });
 
+describe("docs: source paths", () => {
+    const pages = [
+        "README.md",
+        ...fs
+            .readdirSync(docsDir)
+            .filter((f) => f.endsWith(".md"))
+            .map((f) => `docs/${f}`),
+    ];
+    for (const page of pages) {
+        it(`${page}: every components/, test/, policies/ and scripts/ file it names exists`, () => {
+            const named = [
+                ...read(page).matchAll(/\b((?:components|test|policies|scripts|bench)\/[\w./-]+\.(?:ts|sh))\b/g),
+            ].map((m) => m[1]);
+            assert.deepEqual(
+                [...new Set(named)].filter((f) => !fs.existsSync(path.join(repoRoot, f))),
+                [],
+                "files named in the page that do not exist (moved or renamed?)",
+            );
+        });
+    }
+});
+
 describe("docs: commands exist", () => {
     const scripts = Object.keys((JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts);
 
