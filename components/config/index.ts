@@ -10,3 +10,5 @@ export * from "./config-schema";
 export * from "./config-validation";
 export * from "./stack-config";
 export * from "./kubeconfig";
+export * from "./rule-context";
+export * from "./config-rules";

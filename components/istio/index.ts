@@ -8,3 +8,4 @@ export * from "./istio-manifests";
 export * from "./istio-control-plane";
 export * from "./east-west-gateway";
 export * from "./istio-outputs";
+export * from "./config-rules";

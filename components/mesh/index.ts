@@ -3,6 +3,7 @@
  * domain, cluster access, the plan, all problems at once), the top `IstioMulticlusterMesh`
  * component, the plan report and diagram, and the stack outputs.
  */
+export * from "./validate-config";
 export * from "./program-inputs";
 export * from "./mesh";
 export * from "./plan-report";

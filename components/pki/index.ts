@@ -5,3 +5,4 @@
  */
 export * from "./pki-spec";
 export * from "./pki";
+export * from "./config-rules";

@@ -308,55 +308,88 @@ export function validateImportedRoot(
 ): ConfigProblem[] {
     const certPath = options.certPath ?? "ca.certPem";
     const keyPath = options.keyPath ?? "caKeyPem";
-    const problems: ConfigProblem[] = [];
-    const blocks = pemCertificates(certPem);
-    let cert: crypto.X509Certificate | undefined;
-    if (blocks.length !== 1) {
-        problems.push({
-            path: certPath,
-            message:
-                blocks.length === 0
-                    ? "No PEM certificate found (expected -----BEGIN CERTIFICATE-----)."
-                    : `Contains ${blocks.length} certificates; the mesh root must be exactly one.`,
-            fix: "Give only the root certificate (root-cert.pem), not a bundle or chain.",
-        });
-    } else {
-        try {
-            cert = new crypto.X509Certificate(blocks[0]);
-        } catch (err) {
-            problems.push({
-                path: certPath,
-                message: `The certificate does not parse: ${(err as Error).message}.`,
-                fix: "Check the PEM with `openssl x509 -in root-cert.pem -noout -text`.",
-            });
-        }
-    }
+    const cert = parseRootCertificate(certPem, certPath);
+    const key = parseRootKey(keyPem, keyPath);
+    const problems = [...cert.problems, ...key.problems];
+    if (!cert.cert) return problems;
+    return [
+        ...problems,
+        ...rootShapeProblems(cert.cert, key.key, certPath, keyPath),
+        ...rootValidityProblems(cert.cert, certPath, options),
+    ];
+}
 
-    let key: crypto.KeyObject | undefined;
+/** Exactly one certificate, and it parses. */
+function parseRootCertificate(
+    certPem: string,
+    certPath: string,
+): { cert?: crypto.X509Certificate; problems: ConfigProblem[] } {
+    const blocks = pemCertificates(certPem);
+    if (blocks.length !== 1) {
+        return {
+            problems: [
+                {
+                    path: certPath,
+                    message:
+                        blocks.length === 0
+                            ? "No PEM certificate found (expected -----BEGIN CERTIFICATE-----)."
+                            : `Contains ${blocks.length} certificates; the mesh root must be exactly one.`,
+                    fix: "Give only the root certificate (root-cert.pem), not a bundle or chain.",
+                },
+            ],
+        };
+    }
+    try {
+        return { cert: new crypto.X509Certificate(blocks[0]), problems: [] };
+    } catch (err) {
+        return {
+            problems: [
+                {
+                    path: certPath,
+                    message: `The certificate does not parse: ${(err as Error).message}.`,
+                    fix: "Check the PEM with `openssl x509 -in root-cert.pem -noout -text`.",
+                },
+            ],
+        };
+    }
+}
+
+/** An unencrypted private key of a kind Istio's CA can sign with. Never echoes key material. */
+function parseRootKey(keyPem: string, keyPath: string): { key?: crypto.KeyObject; problems: ConfigProblem[] } {
+    let key: crypto.KeyObject;
     try {
         key = crypto.createPrivateKey(keyPem);
     } catch (err) {
         const encrypted = /ENCRYPTED|passphrase/i.test(keyPem) || /passphrase/i.test((err as Error).message);
-        problems.push({
-            path: keyPath,
-            message: encrypted
-                ? "The root private key is encrypted; Pulumi needs it unencrypted (it is kept secret in the state)."
-                : "The root private key does not parse as a PEM private key.",
-            fix: encrypted
-                ? `Decrypt it: openssl pkey -in root-key.pem -out - | pulumi config set --secret ${keyPath} "$(cat -)".`
-                : `pulumi config set --secret ${keyPath} "$(cat root-key.pem)" with the key of the root certificate.`,
-        });
+        return {
+            problems: [
+                {
+                    path: keyPath,
+                    message: encrypted
+                        ? "The root private key is encrypted; Pulumi needs it unencrypted (it is kept secret in the state)."
+                        : "The root private key does not parse as a PEM private key.",
+                    fix: encrypted
+                        ? `Decrypt it: openssl pkey -in root-key.pem -out - | pulumi config set --secret ${keyPath} "$(cat -)".`
+                        : `pulumi config set --secret ${keyPath} "$(cat root-key.pem)" with the key of the root certificate.`,
+                },
+            ],
+        };
     }
-    if (key) {
-        const problem = keyProblem(key);
-        if (problem) {
-            problems.push({ path: keyPath, message: `The root private key cannot sign: ${problem}.` });
-        }
-    }
+    const problem = keyProblem(key);
+    return {
+        key,
+        problems: problem ? [{ path: keyPath, message: `The root private key cannot sign: ${problem}.` }] : [],
+    };
+}
 
-    if (!cert) {
-        return problems;
-    }
+/** A self-signed CA whose key is the one given. */
+function rootShapeProblems(
+    cert: crypto.X509Certificate,
+    key: crypto.KeyObject | undefined,
+    certPath: string,
+    keyPath: string,
+): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
     if (!cert.ca) {
         problems.push({
             path: certPath,
@@ -372,15 +405,23 @@ export function validateImportedRoot(
             fix: "Import the self-signed root of trust; every cluster's root-cert.pem must be that root.",
         });
     }
-    if (key && cert.ca) {
-        if (!cert.checkPrivateKey(key)) {
-            problems.push({
-                path: keyPath,
-                message: `The private key does not belong to the root certificate ${oneLineName(cert.subject)}.`,
-                fix: `Set ${keyPath} to the key the root was made with (root-key.pem next to root-cert.pem).`,
-            });
-        }
+    if (key && cert.ca && !cert.checkPrivateKey(key)) {
+        problems.push({
+            path: keyPath,
+            message: `The private key does not belong to the root certificate ${oneLineName(cert.subject)}.`,
+            fix: `Set ${keyPath} to the key the root was made with (root-key.pem next to root-cert.pem).`,
+        });
     }
+    return problems;
+}
+
+/** Valid now, and for longer than a freshly issued intermediate. */
+function rootValidityProblems(
+    cert: crypto.X509Certificate,
+    certPath: string,
+    options: { intermediateValidityDays: number; now: Date },
+): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
     const now = options.now.getTime();
     const notBefore = Date.parse(cert.validFrom);
     const notAfter = Date.parse(cert.validTo);
@@ -397,17 +438,17 @@ export function validateImportedRoot(
             message: `The root expired on ${new Date(notAfter).toISOString()}.`,
             fix: "Import a root that is still valid; a new root means a mesh-wide root rotation (docs/pki.md).",
         });
-    } else {
-        const remainingDays = Math.floor((notAfter - now) / MS_PER_DAY);
-        if (remainingDays <= options.intermediateValidityDays) {
-            problems.push({
-                path: "intermediate.validityDays",
-                message:
-                    `The imported root expires on ${new Date(notAfter).toISOString()}, in ${remainingDays} days, ` +
-                    `before intermediates valid for ${options.intermediateValidityDays} days would.`,
-                fix: `Set intermediate.validityDays below ${remainingDays}, or import a root that is valid for longer.`,
-            });
-        }
+        return problems;
+    }
+    const remainingDays = Math.floor((notAfter - now) / MS_PER_DAY);
+    if (remainingDays <= options.intermediateValidityDays) {
+        problems.push({
+            path: "intermediate.validityDays",
+            message:
+                `The imported root expires on ${new Date(notAfter).toISOString()}, in ${remainingDays} days, ` +
+                `before intermediates valid for ${options.intermediateValidityDays} days would.`,
+            fix: `Set intermediate.validityDays below ${remainingDays}, or import a root that is valid for longer.`,
+        });
     }
     return problems;
 }

@@ -5,3 +5,4 @@
  */
 export * from "./mesh-plan";
 export * from "./naming";
+export * from "./config-rules";

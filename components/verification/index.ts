@@ -5,3 +5,4 @@
  */
 export * from "./verification-probe";
 export * from "./verification";
+export * from "./config-rules";

@@ -229,7 +229,6 @@ export class MeshVerification extends pulumi.ComponentResource {
     constructor(name: string, args: MeshVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-multicluster:verify:MeshVerification", name, {}, opts);
         const { plan, config } = args;
-        const v = config.verification;
         const clusters = plan.clusters.map((c) => c.name);
         const missing = clusters.filter((c) => !args.providers[c] || !args.access[c]);
         if (missing.length > 0) {
@@ -238,75 +237,11 @@ export class MeshVerification extends pulumi.ComponentResource {
                     `pass providers[<cluster>] and access[<cluster>] for every cluster of the plan`,
             );
         }
-        // Deployments wait for ready pods; a pod that never gets ready should fail within the budget.
-        const customTimeouts = { create: `${v.timeoutSeconds}s`, update: `${v.timeoutSeconds}s` };
-
-        const workloads: pulumi.Resource[] = [];
-        for (const cluster of clusters) {
-            const provider = args.providers[cluster];
-            // Fixed object names: a replacement must delete the old object before creating the new one.
-            const child = { parent: this, provider, deleteBeforeReplace: true };
-            const ns = new k8s.core.v1.Namespace(
-                resourceName(cluster, "verify-namespace"),
-                verificationNamespaceManifest(v, config.revision),
-                { ...child, dependsOn: args.dependsOn },
-            );
-            // Through the Output, every object in the namespace waits for it.
-            const namespace = ns.metadata.name;
-            const serviceAccount = new k8s.core.v1.ServiceAccount(
-                resourceName(cluster, "verify-curl-serviceaccount"),
-                curlServiceAccountManifest(namespace),
-                child,
-            );
-            workloads.push(
-                new k8s.core.v1.Service(
-                    resourceName(cluster, "verify-helloworld-service"),
-                    helloworldServiceManifest(namespace),
-                    child,
-                ),
-                new k8s.apps.v1.Deployment(
-                    resourceName(cluster, "verify-helloworld"),
-                    helloworldDeploymentManifest(cluster, v, namespace),
-                    { ...child, customTimeouts },
-                ),
-                serviceAccount,
-                new k8s.apps.v1.Deployment(resourceName(cluster, "verify-curl"), curlDeploymentManifest(v, namespace), {
-                    ...child,
-                    customTimeouts,
-                    dependsOn: [serviceAccount],
-                }),
-            );
-        }
-
+        const workloads = clusters.flatMap((cluster) => this.workloadsIn(cluster, args));
         const contexts = Object.fromEntries(clusters.map((c) => [c, args.access[c].context]));
-        this.commands = {};
-        for (const client of clusters) {
-            const access = args.access[client];
-            const kubeconfig = probeKubeconfig(access);
-            const script = probeScriptFor(plan, config, client, kubeconfig, contexts);
-            const environment =
-                kubeconfig.kind === "content"
-                    ? pulumi.secret(
-                          pulumi
-                              .output(access.kubeconfig!)
-                              .apply((kc) => ({ [PROBE_SCRIPT_ENV_VAR]: script, [KUBECONFIG_ENV_VAR]: kc })),
-                      )
-                    : { [PROBE_SCRIPT_ENV_VAR]: script };
-            this.commands[client] = new command.local.Command(
-                resourceName(client, "verify-probe"),
-                {
-                    create: PROBE_COMMAND,
-                    interpreter: ["/bin/bash", "-c"],
-                    environment,
-                    triggers: args.triggers,
-                    // No `logging` input in this @pulumi/command SDK: stdout and stderr reach the update's
-                    // log. Safe, because the script prints cluster names, counts and error texts only; the
-                    // kubeconfig stays in the (secret) environment and is expanded only into a pipe.
-                },
-                // After every cluster's workloads: a client's answers come from all clusters.
-                { parent: this, dependsOn: workloads },
-            );
-        }
+        this.commands = Object.fromEntries(
+            clusters.map((client) => [client, this.probeFrom(client, args, contexts, workloads)]),
+        );
 
         const stdouts = Object.fromEntries(clusters.map((c) => [c, this.commands[c].stdout]));
         // With secret kubeconfig content the provider may mark stdout secret, yet it only ever holds what
@@ -325,6 +260,80 @@ export class MeshVerification extends pulumi.ComponentResource {
         );
         this.matrix = this.results.apply((r) => Object.fromEntries(Object.entries(r).map(([c, s]) => [c, s.answers])));
         this.registerOutputs({ matrix: this.matrix, results: this.results, commands: this.commands });
+    }
+
+    /** The namespace, helloworld and curl of one cluster; returns what the probes wait for. */
+    private workloadsIn(cluster: string, args: MeshVerificationArgs): pulumi.Resource[] {
+        const v = args.config.verification;
+        // Deployments wait for ready pods; a pod that never gets ready should fail within the budget.
+        const customTimeouts = { create: `${v.timeoutSeconds}s`, update: `${v.timeoutSeconds}s` };
+        const provider = args.providers[cluster];
+        // Fixed object names: a replacement must delete the old object before creating the new one.
+        const child = { parent: this, provider, deleteBeforeReplace: true };
+        const ns = new k8s.core.v1.Namespace(
+            resourceName(cluster, "verify-namespace"),
+            verificationNamespaceManifest(v, args.config.revision),
+            { ...child, dependsOn: args.dependsOn },
+        );
+        // Through the Output, every object in the namespace waits for it.
+        const namespace = ns.metadata.name;
+        const serviceAccount = new k8s.core.v1.ServiceAccount(
+            resourceName(cluster, "verify-curl-serviceaccount"),
+            curlServiceAccountManifest(namespace),
+            child,
+        );
+        return [
+            new k8s.core.v1.Service(
+                resourceName(cluster, "verify-helloworld-service"),
+                helloworldServiceManifest(namespace),
+                child,
+            ),
+            new k8s.apps.v1.Deployment(
+                resourceName(cluster, "verify-helloworld"),
+                helloworldDeploymentManifest(cluster, v, namespace),
+                { ...child, customTimeouts },
+            ),
+            serviceAccount,
+            new k8s.apps.v1.Deployment(resourceName(cluster, "verify-curl"), curlDeploymentManifest(v, namespace), {
+                ...child,
+                customTimeouts,
+                dependsOn: [serviceAccount],
+            }),
+        ];
+    }
+
+    /** The probe command run from one client cluster, after every cluster's workloads. */
+    private probeFrom(
+        client: string,
+        args: MeshVerificationArgs,
+        contexts: Record<string, string | undefined>,
+        workloads: pulumi.Resource[],
+    ): command.local.Command {
+        const access = args.access[client];
+        const kubeconfig = probeKubeconfig(access);
+        const script = probeScriptFor(args.plan, args.config, client, kubeconfig, contexts);
+        const environment =
+            kubeconfig.kind === "content"
+                ? pulumi.secret(
+                      pulumi
+                          .output(access.kubeconfig!)
+                          .apply((kc) => ({ [PROBE_SCRIPT_ENV_VAR]: script, [KUBECONFIG_ENV_VAR]: kc })),
+                  )
+                : { [PROBE_SCRIPT_ENV_VAR]: script };
+        return new command.local.Command(
+            resourceName(client, "verify-probe"),
+            {
+                create: PROBE_COMMAND,
+                interpreter: ["/bin/bash", "-c"],
+                environment,
+                triggers: args.triggers,
+                // No `logging` input in this @pulumi/command SDK: stdout and stderr reach the update's
+                // log. Safe, because the script prints cluster names, counts and error texts only; the
+                // kubeconfig stays in the (secret) environment and is expanded only into a pipe.
+            },
+            // After every cluster's workloads: a client's answers come from all clusters.
+            { parent: this, dependsOn: workloads },
+        );
     }
 }
 
