@@ -3,7 +3,7 @@
  * deployed without its post-deploy verification).
  */
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { COMMAND_TYPE, DEFAULTS, clusterLabel, knobs, stringList, toInput } from "./common";
+import { COMMAND_TYPE, clusterLabel, knobSchema, knobs, toInput } from "./common";
 import { buildMeshGraph, isEastWestGatewayRelease, toStackNodes } from "./graph";
 import { HELM_RELEASE_TYPE, helmRelease, stringAt } from "./inspect";
 // ---------------------------------------------------------------------------------------------
@@ -18,19 +18,10 @@ export const nodePortInProduction: ResourceValidationPolicy = {
     enforcementLevel: "advisory",
     severity: "medium",
     remediationSteps: 'Use clusters[].eastWestGateway.serviceType "LoadBalancer" in production stacks.',
-    configSchema: {
-        properties: {
-            tagName: {
-                type: "string",
-                default: DEFAULTS["nodeport-gateway-in-production"].tagName,
-                description: "Stack tag that names the environment.",
-            },
-            productionValues: {
-                ...stringList("Values of that tag that mean production."),
-                default: DEFAULTS["nodeport-gateway-in-production"].productionValues,
-            },
-        },
-    },
+    configSchema: knobSchema("nodeport-gateway-in-production", {
+        tagName: { description: "Stack tag that names the environment." },
+        productionValues: { description: "Values of that tag that mean production." },
+    }),
     validateResource: (args, report) => {
         if (args.type !== HELM_RELEASE_TYPE) return;
         const cfg = knobs("nodeport-gateway-in-production", args);

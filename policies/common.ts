@@ -3,7 +3,7 @@
  * configuration knobs with their defaults, and how a resource reaches a resource rule.
  */
 import { ResourceValidationArgs } from "@pulumi/policy";
-import { clusterOfProviderName } from "./graph";
+import { resourceIdentity } from "./graph";
 import { NON_TOKEN_USER_FIELDS, objectName, plainProps } from "./inspect";
 
 export const PACK_NAME = "istio-multicluster-guardrails";
@@ -90,11 +90,43 @@ export function knobs<P extends keyof typeof DEFAULTS>(
     return { ...DEFAULTS[policy], ...args.getConfig<Partial<Knobs<P>>>() } as Knobs<P>;
 }
 
-export const stringList = (description: string, items?: object) => ({
-    type: "array" as const,
-    items: { type: "string" as const, ...(items ?? {}) },
-    description,
-});
+/** How one knob of a policy is described; its type and default come from {@link DEFAULTS}. */
+export interface KnobSpec {
+    /** What the knob does, shown by `pulumi policy` tooling. */
+    description: string;
+    /** For a list knob: a schema for its items beyond `type: string` (e.g. an `enum`). */
+    items?: object;
+    /** For a number knob: the smallest value accepted. */
+    minimum?: number;
+}
+
+/**
+ * The `configSchema` of a policy: one property per knob, typed after its default in
+ * {@link DEFAULTS} (a list of strings, a boolean, an integer or a string), so that the schema
+ * and the defaults the rules fall back to cannot disagree.
+ */
+export function knobSchema<P extends keyof typeof DEFAULTS>(
+    policy: P,
+    specs: { [K in keyof Knobs<P>]: KnobSpec },
+): { properties: Record<string, object> } {
+    const properties: Record<string, object> = {};
+    for (const [key, spec] of Object.entries(specs) as [string, KnobSpec][]) {
+        const value: unknown = (DEFAULTS[policy] as Record<string, unknown>)[key];
+        const { description, items, minimum } = spec;
+        if (Array.isArray(value)) {
+            properties[key] = {
+                type: "array",
+                items: { type: "string", ...(items ?? {}) },
+                description,
+                default: value,
+            };
+        } else {
+            const type = typeof value === "number" ? "integer" : typeof value;
+            properties[key] = { type, ...(minimum !== undefined ? { minimum } : {}), default: value, description };
+        }
+    }
+    return { properties };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Resource policy plumbing
@@ -117,15 +149,9 @@ export interface ResourceInput {
 
 export function toInput(args: ResourceValidationArgs): ResourceInput {
     return {
-        type: args.type,
-        name: args.name,
-        urn: args.urn,
-        props: plainProps(args.props),
-        providerName: args.provider?.name,
-        providerUrn: args.provider?.urn,
+        ...resourceIdentity(args),
         providerType: args.provider?.type,
         providerProps: args.provider ? plainProps(args.provider.props) : undefined,
-        cluster: clusterOfProviderName(args.provider?.name),
         stackTags: args.stackTags ?? new Map(),
     };
 }

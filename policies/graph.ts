@@ -58,8 +58,8 @@ export function clusterOfProviderName(providerName: string | undefined): string 
     return cluster === "" ? undefined : cluster;
 }
 
-/** One resource of the stack with plain properties. */
-export interface StackNode {
+/** What every resource, of a resource rule or a stack rule, says about itself and its provider. */
+export interface ResourceIdentity {
     type: string;
     name: string;
     urn: string;
@@ -69,12 +69,23 @@ export interface StackNode {
     providerName?: string;
     /** Cluster from the provider name (`<cluster>-k8s`). */
     cluster?: string;
+}
+
+/** One resource of the stack with plain properties. */
+export interface StackNode extends ResourceIdentity {
     dependencies: string[];
     propertyDependencies: Record<string, string[]>;
 }
 
-export function toStackNodes(resources: readonly PolicyResource[]): StackNode[] {
-    return resources.map((r) => ({
+/** The identity of a resource as the engine hands it to a policy, with plain properties. */
+export function resourceIdentity(r: {
+    type: string;
+    name: string;
+    urn: string;
+    props: Record<string, unknown>;
+    provider?: { urn: string; name: string };
+}): ResourceIdentity {
+    return {
         type: r.type,
         name: r.name,
         urn: r.urn,
@@ -82,6 +93,12 @@ export function toStackNodes(resources: readonly PolicyResource[]): StackNode[] 
         providerUrn: r.provider?.urn,
         providerName: r.provider?.name,
         cluster: clusterOfProviderName(r.provider?.name),
+    };
+}
+
+export function toStackNodes(resources: readonly PolicyResource[]): StackNode[] {
+    return resources.map((r) => ({
+        ...resourceIdentity(r),
         dependencies: (r.dependencies ?? []).map((d) => d.urn),
         propertyDependencies: Object.fromEntries(
             Object.entries(r.propertyDependencies ?? {}).map(([k, v]) => [k, v.map((d) => d.urn)]),

@@ -3,7 +3,7 @@
  * gateways where networks meet, and a serving primary, reachable at its gateway, for every remote.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
-import { DEFAULTS, knobs, stringList } from "./common";
+import { knobSchema, knobs } from "./common";
 import {
     IstiodRelease,
     MeshGraph,
@@ -45,19 +45,12 @@ export const istiodConsistent: StackValidationPolicy = {
     severity: "high",
     remediationSteps:
         "Set istioVersion, meshId and trustDomain once for the stack; never override them per cluster through values.",
-    configSchema: {
-        properties: {
-            chartsWithSameVersion: {
-                ...stringList("Charts whose releases must all use one version (and pin it)."),
-                default: DEFAULTS["istiod-releases-consistent"].chartsWithSameVersion,
-            },
-            requireClusterNameMatchesProvider: {
-                type: "boolean",
-                default: DEFAULTS["istiod-releases-consistent"].requireClusterNameMatchesProvider,
-                description: "global.multiCluster.clusterName must equal the cluster of the provider (<cluster>-k8s).",
-            },
+    configSchema: knobSchema("istiod-releases-consistent", {
+        chartsWithSameVersion: { description: "Charts whose releases must all use one version (and pin it)." },
+        requireClusterNameMatchesProvider: {
+            description: "global.multiCluster.clusterName must equal the cluster of the provider (<cluster>-k8s).",
         },
-    },
+    }),
     validateStack: (args, report) => {
         const cfg = knobs("istiod-releases-consistent", args);
         const graph = buildMeshGraph(toStackNodes(args.resources));
@@ -215,17 +208,13 @@ export const remotesHaveServingPrimary: StackValidationPolicy = {
     remediationSteps:
         "Give the remote a primary (clusters[].controlPlane); keep the program's exposure objects; point " +
         "remotePilotAddress at the primary's east-west gateway address.",
-    configSchema: {
-        properties: {
-            requireAddressMatch: {
-                type: "boolean",
-                default: DEFAULTS["remotes-have-serving-primary"].requireAddressMatch,
-                description:
-                    "remotePilotAddress must be one of the primary's known gateway addresses (when any is known). " +
-                    "Turn off when a NAT address fronts the gateway.",
-            },
+    configSchema: knobSchema("remotes-have-serving-primary", {
+        requireAddressMatch: {
+            description:
+                "remotePilotAddress must be one of the primary's known gateway addresses (when any is known). " +
+                "Turn off when a NAT address fronts the gateway.",
         },
-    },
+    }),
     validateStack: (args, report) => {
         const cfg = knobs("remotes-have-serving-primary", args);
         const graph = buildMeshGraph(toStackNodes(args.resources));

@@ -5,14 +5,13 @@
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { KeyObject, X509Certificate } from "node:crypto";
 import {
-    DEFAULTS,
     TLS_KEY_USAGES,
     TLS_LOCALLY_SIGNED_CERT_TYPE,
     TLS_PRIVATE_KEY_TYPE,
     TLS_SELF_SIGNED_CERT_TYPE,
+    knobSchema,
     knobs,
     secretLabel,
-    stringList,
     toInput,
 } from "./common";
 import { CACERTS_KEYS, CACERTS_SECRET, StackNode, toStackNodes, where } from "./graph";
@@ -150,14 +149,11 @@ export const noRootKey: ResourceValidationPolicy = {
     remediationSteps:
         "Put the per-cluster intermediate key into ca-key.pem and keep the root key in Pulumi state (secret) or " +
         "offline only.",
-    configSchema: {
-        properties: {
-            forbiddenKeyNames: {
-                ...stringList("Secret keys that must never appear (the root key file of Istio's tools/certs)."),
-                default: DEFAULTS["no-root-ca-private-key"].forbiddenKeyNames,
-            },
+    configSchema: knobSchema("no-root-ca-private-key", {
+        forbiddenKeyNames: {
+            description: "Secret keys that must never appear (the root key file of Istio's tools/certs).",
         },
-    },
+    }),
     validateResource: (args, report) => {
         if (args.type !== SECRET_TYPE) return;
         const cfg = knobs("no-root-ca-private-key", args);
@@ -233,24 +229,11 @@ export const keyStrength: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps: 'Set ca.keyAlgorithm with ca.rsaBits >= 2048 or ca.ecdsaCurve "P256"/"P384".',
-    configSchema: {
-        properties: {
-            allowedAlgorithms: {
-                ...stringList("Accepted key algorithms.", { enum: ["RSA", "ECDSA", "ED25519"] }),
-                default: DEFAULTS["tls-key-strength"].allowedAlgorithms,
-            },
-            minRsaBits: {
-                type: "integer",
-                minimum: 2048,
-                default: DEFAULTS["tls-key-strength"].minRsaBits,
-                description: "Smallest accepted RSA key size.",
-            },
-            allowedEcdsaCurves: {
-                ...stringList("Accepted ECDSA curves.", { enum: ["P256", "P384", "P521"] }),
-                default: DEFAULTS["tls-key-strength"].allowedEcdsaCurves,
-            },
-        },
-    },
+    configSchema: knobSchema("tls-key-strength", {
+        allowedAlgorithms: { description: "Accepted key algorithms.", items: { enum: ["RSA", "ECDSA", "ED25519"] } },
+        minRsaBits: { description: "Smallest accepted RSA key size.", minimum: 2048 },
+        allowedEcdsaCurves: { description: "Accepted ECDSA curves.", items: { enum: ["P256", "P384", "P521"] } },
+    }),
     validateResource: (args, report) => {
         if (args.type !== TLS_PRIVATE_KEY_TYPE) return;
         const cfg = knobs("tls-key-strength", args);
@@ -330,16 +313,12 @@ export const intermediateLifetime: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "medium",
     remediationSteps: "Lower intermediate.validityDays (and rotate with `pulumi up` before expiry).",
-    configSchema: {
-        properties: {
-            maxIntermediateValidityDays: {
-                type: "integer",
-                minimum: 1,
-                default: DEFAULTS["tls-intermediate-lifetime"].maxIntermediateValidityDays,
-                description: "Longest accepted validity of an intermediate CA, in days.",
-            },
+    configSchema: knobSchema("tls-intermediate-lifetime", {
+        maxIntermediateValidityDays: {
+            description: "Longest accepted validity of an intermediate CA, in days.",
+            minimum: 1,
         },
-    },
+    }),
     validateResource: (args, report) => {
         if (args.type !== TLS_LOCALLY_SIGNED_CERT_TYPE) return;
         const cfg = knobs("tls-intermediate-lifetime", args);

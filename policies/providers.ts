@@ -3,7 +3,7 @@
  * explicit per-cluster provider (never the default one), and no provider renders manifests to disk.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { DEFAULTS, KUBERNETES_COMPONENT_TYPES, knobs } from "./common";
+import { KUBERNETES_COMPONENT_TYPES, knobSchema, knobs } from "./common";
 import { PROVIDER_TYPE_K8S } from "./graph";
 import { plainProps, stringAt } from "./inspect";
 // ---------------------------------------------------------------------------------------------
@@ -26,16 +26,12 @@ export const explicitProvider: ResourceValidationPolicy = {
     remediationSteps:
         "Pass `provider: <cluster provider>` to the resource (or `parent` a component that has it) and set " +
         '`pulumi:disable-default-providers: ["kubernetes"]` in the stack config.',
-    configSchema: {
-        properties: {
-            providerNamePattern: {
-                type: "string",
-                default: DEFAULTS["kubernetes-explicit-provider"].providerNamePattern,
-                description:
-                    "Regular expression the provider's Pulumi name must match (the program names them <cluster>-k8s). Empty: any name.",
-            },
+    configSchema: knobSchema("kubernetes-explicit-provider", {
+        providerNamePattern: {
+            description:
+                "Regular expression the provider's Pulumi name must match (the program names them <cluster>-k8s). Empty: any name.",
         },
-    },
+    }),
     validateResource: (args, report) => {
         if (!args.type.startsWith("kubernetes:")) return;
         const cfg = knobs("kubernetes-explicit-provider", args);

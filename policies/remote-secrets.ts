@@ -3,7 +3,7 @@
  * cluster), and every primary watching exactly the clusters of the mesh.
  */
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { DEFAULTS, knobs, secretLabel, stringList, toInput } from "./common";
+import { knobSchema, knobs, secretLabel, toInput } from "./common";
 import { LABEL_MULTICLUSTER_SECRET, StackNode, buildMeshGraph, remoteSecretKeysOn, toStackNodes, where } from "./graph";
 import { SECRET_TYPE, isUnknown, kubeconfigProblems, objectName, recordAt, secretEntries } from "./inspect";
 // ---------------------------------------------------------------------------------------------
@@ -26,24 +26,13 @@ export const remoteSecretCredentials: ResourceValidationPolicy = {
     remediationSteps:
         "Let the program build remote secrets from each source cluster's istio-reader-service-account token; " +
         "set clusters[].apiServer to an address reachable from the other clusters.",
-    configSchema: {
-        properties: {
-            forbiddenUserFields: {
-                ...stringList("kubeconfig user fields that must not appear."),
-                default: DEFAULTS["remote-secret-credentials"].forbiddenUserFields,
-            },
-            allowLoopbackServer: {
-                type: "boolean",
-                default: DEFAULTS["remote-secret-credentials"].allowLoopbackServer,
-                description: "Accept server URLs on 127.0.0.1/localhost (never reachable from another cluster).",
-            },
-            allowInsecureSkipTlsVerify: {
-                type: "boolean",
-                default: DEFAULTS["remote-secret-credentials"].allowInsecureSkipTlsVerify,
-                description: "Accept insecure-skip-tls-verify: true.",
-            },
+    configSchema: knobSchema("remote-secret-credentials", {
+        forbiddenUserFields: { description: "kubeconfig user fields that must not appear." },
+        allowLoopbackServer: {
+            description: "Accept server URLs on 127.0.0.1/localhost (never reachable from another cluster).",
         },
-    },
+        allowInsecureSkipTlsVerify: { description: "Accept insecure-skip-tls-verify: true." },
+    }),
     validateResource: (args, report) => {
         if (args.type !== SECRET_TYPE) return;
         const r = toInput(args);
@@ -74,19 +63,12 @@ export const remoteSecretsMatchClusters: StackValidationPolicy = {
     remediationSteps:
         "Key remote secrets by cluster name (clusters[].name), one per source and holder; let every primary hold " +
         "one for each other cluster.",
-    configSchema: {
-        properties: {
-            externalClusters: {
-                ...stringList("Cluster IDs outside this stack that remote secrets may name."),
-                default: DEFAULTS["remote-secrets-match-clusters"].externalClusters,
-            },
-            requireEveryPrimaryWatchesAll: {
-                type: "boolean",
-                default: DEFAULTS["remote-secrets-match-clusters"].requireEveryPrimaryWatchesAll,
-                description: "Every primary must hold a remote secret for every other istiod cluster of the stack.",
-            },
+    configSchema: knobSchema("remote-secrets-match-clusters", {
+        externalClusters: { description: "Cluster IDs outside this stack that remote secrets may name." },
+        requireEveryPrimaryWatchesAll: {
+            description: "Every primary must hold a remote secret for every other istiod cluster of the stack.",
         },
-    },
+    }),
     validateStack: (args, report) => {
         const cfg = knobs("remote-secrets-match-clusters", args);
         const graph = buildMeshGraph(toStackNodes(args.resources));

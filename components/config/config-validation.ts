@@ -8,7 +8,7 @@
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { Ajv, ErrorObject, ValidateFunction } from "ajv";
-import { CaConfig, ClusterConfig, ConfigProblem, ConfigValidationError, MeshConfig, RootRotationStage } from "./config";
+import { CaConfig, ClusterConfig, ConfigProblem, MeshConfig, RootRotationStage } from "./config";
 import { ConfigSchema, MESH_CONFIG_SCHEMA, SECRET_PLACEHOLDER } from "./config-schema";
 import { ConfigRuleSet, isObj, Obj, readClusters } from "./rule-context";
 
@@ -614,19 +614,4 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
         seen.add(key);
         return true;
     });
-}
-
-/**
- * Like {@link validateConfigWith}, but returns the config or throws a {@link ConfigValidationError}
- * listing every problem.
- */
-export function parseConfigWith(
-    raw: Record<string, unknown>,
-    rules: ConfigRuleSet,
-    checks: MeshConfigChecks = [],
-    options: ValidateOptions = {},
-): MeshConfig {
-    const result = validateConfigWith(raw, rules, checks, options);
-    if (!result.config) throw new ConfigValidationError(result.problems);
-    return result.config;
 }

@@ -3,15 +3,9 @@
  * together so that `pulumi up`, `pulumi preview` and `npm run plan` report every problem at once,
  * each with its path and fix. Pure and light: the plan CLI loads it without the Pulumi SDK.
  */
-import { MeshConfig } from "../config/config";
+import { ConfigValidationError, MeshConfig } from "../config/config";
 import { clusterAccessRules, secretKubeconfigRules } from "../config/config-rules";
-import {
-    MeshConfigChecks,
-    parseConfigWith,
-    validateConfigWith,
-    ValidateOptions,
-    ValidationResult,
-} from "../config/config-validation";
+import { MeshConfigChecks, validateConfigWith, ValidateOptions, ValidationResult } from "../config/config-validation";
 import { ConfigRuleSet } from "../config/rule-context";
 import { eastWestGatewayRules, istioNamingRules, istioReleaseRules } from "../istio/config-rules";
 import { intermediateRules, rootCaRules, rootRotationRules } from "../pki/config-rules";
@@ -52,17 +46,11 @@ export function validateMeshConfig(
 }
 
 /**
- * Like {@link validateMeshConfig}, but returns the config or throws a `ConfigValidationError`
- * listing every problem.
- *
- * @param raw The stack config.
- * @param checks Extra checks on the typed config.
- * @param options See {@link ValidateOptions}.
+ * Like {@link validateMeshConfig} (same arguments), but returns the config or throws a
+ * {@link ConfigValidationError} listing every problem.
  */
-export function parseMeshConfig(
-    raw: Record<string, unknown>,
-    checks: MeshConfigChecks = [],
-    options: ValidateOptions = {},
-): MeshConfig {
-    return parseConfigWith(raw, MESH_CONFIG_RULES, checks, options);
+export function parseMeshConfig(...args: Parameters<typeof validateMeshConfig>): MeshConfig {
+    const result = validateMeshConfig(...args);
+    if (!result.config) throw new ConfigValidationError(result.problems);
+    return result.config;
 }
