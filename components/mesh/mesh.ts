@@ -17,8 +17,8 @@ import { IstioControlPlane } from "../istio/istio-control-plane";
 import { ClusterPlan, MeshPlan } from "../plan/mesh-plan";
 import { providerResourceName } from "../plan/naming";
 import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "../pki/pki";
-import { createMeshRemoteSecrets, MeshRemoteSecrets } from "../remote-secrets/remote-secrets";
-import { ClusterProbeAccess, MeshVerification } from "../verification/verification";
+import { createMeshRemoteSecrets, MeshRemoteSecrets, MeshRemoteSecretsArgs } from "../remote-secrets/remote-secrets";
+import { ClusterProbeAccess, MeshVerification, MeshVerificationArgs } from "../verification/verification";
 
 /** How the program reaches one cluster. */
 export interface MeshClusterAccess {
@@ -75,144 +75,35 @@ export class IstioMulticlusterMesh extends pulumi.ComponentResource {
     constructor(name: string, args: IstioMulticlusterMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-multicluster:index:IstioMulticlusterMesh", name, {}, opts);
         const { config, plan, access } = args;
-        const child = { parent: this };
         const missing = plan.clusters.filter((c) => !access[c.name]).map((c) => c.name);
         if (missing.length > 0) throw new Error(`IstioMulticlusterMesh: no access given for ${missing.join(", ")}`);
+        const build: MeshBuild = { config, plan, child: { parent: this } };
 
-        const providers: Record<string, k8s.Provider> = {};
-        for (const cluster of plan.clusters) {
-            providers[cluster.name] = new k8s.Provider(
-                providerResourceName(cluster.name),
-                {
-                    kubeconfig: pulumi.secret(access[cluster.name].kubeconfig),
-                    context: access[cluster.name].context,
-                    // Rotating credentials or moving the kubeconfig must not replace every object in the cluster.
-                    clusterIdentifier: cluster.name,
-                },
-                child,
-            );
-        }
-
+        const providers = createClusterProviders(build, access);
         // ca.name (default mesh-root) is part of the root's URNs; a finished rotation hands it to the next root.
         this.roots = createMeshRoots(
             { config, importedKeyPem: args.importedRootKeyPem, importedNextKeyPem: args.importedNextRootKeyPem },
-            child,
+            build.child,
         );
         this.rootCa = this.roots.signing;
 
         const members: Record<string, MeshMember> = {};
         // Primaries first: each is self-contained up to its east-west gateway and exposure objects.
         for (const cluster of plan.clusters.filter((c) => c.runsIstiod)) {
-            const provider = providers[cluster.name];
-            const intermediateCa = new ClusterIntermediateCa(
-                `${cluster.name}-intermediate-ca`,
-                {
-                    clusterName: cluster.name,
-                    root: this.rootCa,
-                    ca: this.rootCa.ca,
-                    intermediate: config.intermediate,
-                    trustBundlePem: this.roots.trustBundlePem,
-                },
-                child,
-            );
-            const controlPlane = new IstioControlPlane(
-                `${cluster.name}-control-plane`,
-                { cluster, plan, config, provider, cacerts: intermediateCa.cacertsData },
-                child,
-            );
-            const eastWestGateway = cluster.eastWestGateway
-                ? new EastWestGateway(
-                      `${cluster.name}-east-west-gateway`,
-                      { cluster, plan, config, provider, controlPlane },
-                      child,
-                  )
-                : undefined;
-            members[cluster.name] = { plan: cluster, provider, controlPlane, intermediateCa, eastWestGateway };
+            members[cluster.name] = createPrimary(build, cluster, providers[cluster.name], this.roots);
         }
-
-        // Remotes: istiod's remote profile points at the serving primary's gateway, which must also
-        // already expose istiod (its address output waits for the exposure objects).
         for (const cluster of plan.clusters.filter((c) => !c.runsIstiod)) {
-            const primaryGateway = members[cluster.controlPlane]?.eastWestGateway;
-            if (!primaryGateway) {
-                throw new Error(`cluster ${cluster.controlPlane} serves ${cluster.name} but has no east-west gateway`);
-            }
-            const controlPlane = new IstioControlPlane(
-                `${cluster.name}-control-plane`,
-                {
-                    cluster,
-                    plan,
-                    config,
-                    provider: providers[cluster.name],
-                    remotePilotAddress: primaryGateway.address,
-                    dependsOn: [primaryGateway],
-                },
-                child,
-            );
-            members[cluster.name] = { plan: cluster, provider: providers[cluster.name], controlPlane };
+            members[cluster.name] = createRemote(build, cluster, providers[cluster.name], members);
         }
-
-        this.remoteSecrets = createMeshRemoteSecrets(
-            {
-                plan,
-                settings: config.remoteSecrets,
-                clusters: Object.fromEntries(
-                    plan.clusters.map((c) => [
-                        c.name,
-                        {
-                            provider: providers[c.name],
-                            apiServer: access[c.name].apiServer,
-                            tlsServerName: c.config.apiServerTlsServerName,
-                            istioReleases: [members[c.name].controlPlane.base, members[c.name].controlPlane.istiod],
-                            namespace: members[c.name].controlPlane.namespace,
-                        },
-                    ]),
-                ),
-            },
-            child,
-        );
-
-        // A remote's gateway pod is injected and configured by its primary's istiod, which can do that
-        // only once it holds the remote secret about this cluster.
-        for (const cluster of plan.clusters.filter((c) => !c.runsIstiod && c.eastWestGateway)) {
-            const member = members[cluster.name];
-            member.eastWestGateway = new EastWestGateway(
-                `${cluster.name}-east-west-gateway`,
-                {
-                    cluster,
-                    plan,
-                    config,
-                    provider: member.provider,
-                    controlPlane: member.controlPlane,
-                    dependsOn: this.remoteSecrets.secretsAbout[cluster.name] ?? [],
-                },
-                child,
-            );
-        }
+        this.remoteSecrets = createMeshRemoteSecrets(remoteSecretsArgs(build, access, members), build.child);
+        addRemoteGateways(build, members, this.remoteSecrets);
         this.members = members;
 
         if (config.verify) {
             this.verification = new MeshVerification(
                 `${name}-verify`,
-                {
-                    plan,
-                    config,
-                    providers,
-                    access: Object.fromEntries(plan.clusters.map((c) => [c.name, probeAccess(access[c.name])])),
-                    dependsOn: [
-                        ...Object.values(members).flatMap((m) => [
-                            m.controlPlane,
-                            ...(m.eastWestGateway ? [m.eastWestGateway] : []),
-                        ]),
-                        ...Object.values(this.remoteSecrets.holders),
-                    ],
-                    triggers: [
-                        ...meshTriggers(plan, members, this.rootCa),
-                        // Each rotation stage changes what the clusters trust: check traffic again.
-                        ...(this.roots.next ? [this.roots.stage ?? "", this.roots.next.fingerprintSha256] : []),
-                    ],
-                },
-                child,
+                verificationArgs(build, access, providers, members, this.remoteSecrets, this.roots),
+                build.child,
             );
         }
 
@@ -221,6 +112,169 @@ export class IstioMulticlusterMesh extends pulumi.ComponentResource {
             verification: this.verification?.results,
         });
     }
+}
+
+/** What every step of the mesh's construction shares. */
+interface MeshBuild {
+    config: MeshConfig;
+    plan: MeshPlan;
+    /** Options that make a resource a child of the mesh component. */
+    child: { parent: pulumi.Resource };
+}
+
+/** One explicit provider per cluster, so that no object can land in the wrong cluster. */
+function createClusterProviders(
+    { plan, child }: MeshBuild,
+    access: Record<string, MeshClusterAccess>,
+): Record<string, k8s.Provider> {
+    const providers: Record<string, k8s.Provider> = {};
+    for (const cluster of plan.clusters) {
+        providers[cluster.name] = new k8s.Provider(
+            providerResourceName(cluster.name),
+            {
+                kubeconfig: pulumi.secret(access[cluster.name].kubeconfig),
+                context: access[cluster.name].context,
+                // Rotating credentials or moving the kubeconfig must not replace every object in the cluster.
+                clusterIdentifier: cluster.name,
+            },
+            child,
+        );
+    }
+    return providers;
+}
+
+/** A primary: its intermediate CA, its control plane with that CA, and its east-west gateway. */
+function createPrimary(
+    { config, plan, child }: MeshBuild,
+    cluster: ClusterPlan,
+    provider: k8s.Provider,
+    roots: MeshRoots,
+): MeshMember {
+    const intermediateCa = new ClusterIntermediateCa(
+        `${cluster.name}-intermediate-ca`,
+        {
+            clusterName: cluster.name,
+            root: roots.signing,
+            ca: roots.signing.ca,
+            intermediate: config.intermediate,
+            trustBundlePem: roots.trustBundlePem,
+        },
+        child,
+    );
+    const controlPlane = new IstioControlPlane(
+        `${cluster.name}-control-plane`,
+        { cluster, plan, config, provider, cacerts: intermediateCa.cacertsData },
+        child,
+    );
+    const eastWestGateway = cluster.eastWestGateway
+        ? new EastWestGateway(
+              `${cluster.name}-east-west-gateway`,
+              { cluster, plan, config, provider, controlPlane },
+              child,
+          )
+        : undefined;
+    return { plan: cluster, provider, controlPlane, intermediateCa, eastWestGateway };
+}
+
+/**
+ * A remote: istiod's remote profile points at the serving primary's gateway, which must also
+ * already expose istiod (its address output waits for the exposure objects).
+ */
+function createRemote(
+    { config, plan, child }: MeshBuild,
+    cluster: ClusterPlan,
+    provider: k8s.Provider,
+    members: Record<string, MeshMember>,
+): MeshMember {
+    const primaryGateway = members[cluster.controlPlane]?.eastWestGateway;
+    if (!primaryGateway) {
+        throw new Error(`cluster ${cluster.controlPlane} serves ${cluster.name} but has no east-west gateway`);
+    }
+    const controlPlane = new IstioControlPlane(
+        `${cluster.name}-control-plane`,
+        { cluster, plan, config, provider, remotePilotAddress: primaryGateway.address, dependsOn: [primaryGateway] },
+        child,
+    );
+    return { plan: cluster, provider, controlPlane };
+}
+
+/** Every cluster's provider, API server and Istio releases, which its reader token waits for. */
+function remoteSecretsArgs(
+    { config, plan }: MeshBuild,
+    access: Record<string, MeshClusterAccess>,
+    members: Record<string, MeshMember>,
+): MeshRemoteSecretsArgs {
+    return {
+        plan,
+        settings: config.remoteSecrets,
+        clusters: Object.fromEntries(
+            plan.clusters.map((c) => [
+                c.name,
+                {
+                    provider: members[c.name].provider,
+                    apiServer: access[c.name].apiServer,
+                    tlsServerName: c.config.apiServerTlsServerName,
+                    istioReleases: [members[c.name].controlPlane.base, members[c.name].controlPlane.istiod],
+                    namespace: members[c.name].controlPlane.namespace,
+                },
+            ]),
+        ),
+    };
+}
+
+/**
+ * A remote's gateway pod is injected and configured by its primary's istiod, which can do that
+ * only once it holds the remote secret about this cluster.
+ */
+function addRemoteGateways(
+    { config, plan, child }: MeshBuild,
+    members: Record<string, MeshMember>,
+    remoteSecrets: MeshRemoteSecrets,
+): void {
+    for (const cluster of plan.clusters.filter((c) => !c.runsIstiod && c.eastWestGateway)) {
+        const member = members[cluster.name];
+        member.eastWestGateway = new EastWestGateway(
+            `${cluster.name}-east-west-gateway`,
+            {
+                cluster,
+                plan,
+                config,
+                provider: member.provider,
+                controlPlane: member.controlPlane,
+                dependsOn: remoteSecrets.secretsAbout[cluster.name] ?? [],
+            },
+            child,
+        );
+    }
+}
+
+/** The probe runs after everything it crosses exists, and again whenever the mesh's shape or trust changes. */
+function verificationArgs(
+    { config, plan }: MeshBuild,
+    access: Record<string, MeshClusterAccess>,
+    providers: Record<string, k8s.Provider>,
+    members: Record<string, MeshMember>,
+    remoteSecrets: MeshRemoteSecrets,
+    roots: MeshRoots,
+): MeshVerificationArgs {
+    return {
+        plan,
+        config,
+        providers,
+        access: Object.fromEntries(plan.clusters.map((c) => [c.name, probeAccess(access[c.name])])),
+        dependsOn: [
+            ...Object.values(members).flatMap((m) => [
+                m.controlPlane,
+                ...(m.eastWestGateway ? [m.eastWestGateway] : []),
+            ]),
+            ...Object.values(remoteSecrets.holders),
+        ],
+        triggers: [
+            ...meshTriggers(plan, members, roots.signing),
+            // Each rotation stage changes what the clusters trust: check traffic again.
+            ...(roots.next ? [roots.stage ?? "", roots.next.fingerprintSha256] : []),
+        ],
+    };
 }
 
 /** The probe's kubectl uses the user's file when there is one, else the secret content. */
