@@ -18,6 +18,13 @@ import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "../plan/mesh-plan"
  */
 export const MAX_DRAWN_WATCH_EDGES = 12;
 
+/**
+ * Above this many edges of one kind (signing, serving) their labels are left off and said once
+ * in the nodes instead: rendered at 20 clusters, twenty copies of "signs intermediate" stacked
+ * over each other were the hardest part of the picture to read.
+ */
+export const MAX_LABELLED_EDGES = 4;
+
 /** Options of {@link meshDiagram}. */
 export interface MeshDiagramOptions {
     /**
@@ -53,26 +60,51 @@ function gatewayLine(cluster: ClusterPlan, live: string | undefined): string | u
     if (live) where = live;
     else if (gw.address) where = `${gw.address}:${port}`;
     else if (gw.serviceType === "LoadBalancer" && gw.loadBalancerIP) where = `${gw.loadBalancerIP}:${port}`;
-    else if (gw.serviceType === "NodePort") where = `node ExternalIPs, port ${gw.nodePort ?? "auto"}`;
-    else where = `address after up, port ${port}`;
-    return `east-west ${gw.serviceType} ${where}`;
+    else if (gw.serviceType === "NodePort") where = `node ExternalIPs<br/>port ${gw.nodePort ?? "auto"}`;
+    // Two short lines: Mermaid wraps one long line at a width that splits "port" from its number.
+    else where = `address after up<br/>port ${port}`;
+    return `east-west ${gw.serviceType}<br/>${where.split("<br/>").map(label).join("<br/>")}`;
 }
 
-function clusterNode(cluster: ClusterPlan, options: MeshDiagramOptions): string {
-    const lines = [`<b>${cluster.name}</b>`];
-    lines.push(cluster.runsIstiod ? "primary · istiod" : `remote · istiod of ${cluster.controlPlane}`);
+/** How a remote reaches its istiod: through the primary's east-west gateway, or directly. */
+function servedVia(primary: ClusterPlan | undefined): string {
+    return primary?.exposeIstiod ? "served via east-west gateway" : "served by";
+}
+
+function clusterNode(cluster: ClusterPlan, options: MeshDiagramOptions, serving: string | undefined): string {
+    // Mermaid takes <br/> and <b> inside a quoted label; everything else is escaped.
+    const lines = [`<b>${label(cluster.name)}</b>`];
+    lines.push(cluster.runsIstiod ? "primary · istiod" : label(`remote · istiod of ${cluster.controlPlane}`));
+    if (serving) lines.push(label(serving));
     const gw = gatewayLine(cluster, options.liveGatewayAddresses?.[cluster.name]);
     if (gw) lines.push(gw);
-    // Mermaid takes <br/> and <b> inside a quoted label; everything else is escaped.
-    const text = lines.map((l, i) => (i === 0 ? l : label(l))).join("<br/>");
-    return `    ${mermaidId("c", cluster.name)}["${text}"]`;
+    return `    ${mermaidId("c", cluster.name)}["${lines.join("<br/>")}"]`;
+}
+
+/** Names in the order a reader counts: cluster2 before cluster10. */
+const naturalOrder = (a: string, b: string) => a.localeCompare(b, "en", { numeric: true });
+
+/**
+ * Watch edges drawn out: two primaries that watch each other share one two-headed edge, which
+ * halves the edges of a multi-primary mesh and keeps the pair visibly mutual.
+ */
+function drawnWatchEdges(pairs: MeshPlan["remoteSecretPairs"]): string[] {
+    const held = new Set(pairs.map((p) => `${p.holder}\0${p.source}`));
+    const lines: string[] = [];
+    for (const p of pairs) {
+        const mutual = held.has(`${p.source}\0${p.holder}`);
+        if (mutual && naturalOrder(p.holder, p.source) > 0) continue;
+        const [from, to] = [mermaidId("c", p.holder), mermaidId("c", p.source)];
+        lines.push(mutual ? `  ${from} <-. "watch each other" .-> ${to}` : `  ${from} -. "watches" .-> ${to}`);
+    }
+    return lines;
 }
 
 /** Watch edges, drawn out or grouped by the set of primaries that watch a cluster. */
 function watchEdges(plan: MeshPlan): string[] {
     const pairs = plan.remoteSecretPairs;
     if (pairs.length <= MAX_DRAWN_WATCH_EDGES) {
-        return pairs.map((p) => `  ${mermaidId("c", p.holder)} -. "watches" .-> ${mermaidId("c", p.source)}`);
+        return drawnWatchEdges(pairs);
     }
     const bySet = new Map<string, string[]>();
     for (const cluster of plan.clusters) {
@@ -105,7 +137,7 @@ function watchEdges(plan: MeshPlan): string[] {
                 ? `every primary (${watchers.length}) watches every other cluster`
                 : `watched by ${summariseNames(watchers)}`;
         lines.push(`  ${id}{{"${label(`remote secrets: ${who}`)}"}}`);
-        for (const w of watched.sort()) lines.push(`  ${id} -.-> ${mermaidId("c", w)}`);
+        for (const w of watched.sort(naturalOrder)) lines.push(`  ${id} -.-> ${mermaidId("c", w)}`);
     }
     return lines;
 }
@@ -120,11 +152,18 @@ function summariseNames(names: readonly string[]): string {
 export function meshDiagram(plan: MeshPlan, config: MeshConfig, options: MeshDiagramOptions = {}): string {
     const out = [`flowchart ${options.direction ?? "LR"}`];
     const byName = new Map(plan.clusters.map((c) => [c.name, c]));
-    for (const network of Object.keys(plan.networks).sort()) {
+    const primaries = plan.clusters.filter((p) => p.runsIstiod);
+    const remotes = plan.clusters.filter((p) => !p.runsIstiod);
+    const labelServing = remotes.length <= MAX_LABELLED_EDGES;
+    for (const network of Object.keys(plan.networks).sort(naturalOrder)) {
         out.push(`  subgraph ${mermaidId("net", network)}["network ${label(network)}"]`);
-        for (const name of plan.networks[network]) {
+        for (const name of [...plan.networks[network]].sort(naturalOrder)) {
             const cluster = byName.get(name);
-            if (cluster) out.push(clusterNode(cluster, options));
+            if (!cluster) continue;
+            // Unlabelled serving edges: the remote's node says how it reaches its istiod.
+            const throughGateway = !cluster.runsIstiod && byName.get(cluster.controlPlane)?.exposeIstiod;
+            const serving = !labelServing && throughGateway ? "via east-west gateway" : undefined;
+            out.push(clusterNode(cluster, options, serving));
         }
         out.push("  end");
     }
@@ -132,21 +171,23 @@ export function meshDiagram(plan: MeshPlan, config: MeshConfig, options: MeshDia
     const rootId = "ca_root";
     const rotation = config.rootRotation;
     out.push(`  subgraph ca["CA"]`);
-    const rootText = `root ${config.ca.name} (${config.ca.mode === "import" ? "imported" : "generated"})`;
-    out.push(`    ${rootId}(["${label(rootText)}"])`);
+    const signer = rotation?.stage === "issueFromNext" ? "ca_next" : rootId;
+    const labelSigning = primaries.length <= MAX_LABELLED_EDGES;
+    const signs = labelSigning ? "" : `<br/>signs the intermediate of each primary (${primaries.length})`;
+    const rootText = label(`root ${config.ca.name} (${config.ca.mode === "import" ? "imported" : "generated"})`);
+    out.push(`    ${rootId}(["${rootText}${signer === rootId ? signs : ""}"])`);
     if (rotation) {
-        out.push(`    ca_next(["${label(`next root ${rotation.next.name}: ${rotation.stage}`)}"])`);
+        const nextText = label(`next root ${rotation.next.name}: ${rotation.stage}`);
+        out.push(`    ca_next(["${nextText}${signer === "ca_next" ? signs : ""}"])`);
     }
     out.push("  end");
-    const signer = rotation?.stage === "issueFromNext" ? "ca_next" : rootId;
-    for (const c of plan.clusters.filter((p) => p.runsIstiod)) {
-        out.push(`  ${signer} -- "signs intermediate" --> ${mermaidId("c", c.name)}`);
+    for (const c of primaries) {
+        out.push(`  ${signer} ${labelSigning ? '-- "signs intermediate" -->' : "-->"} ${mermaidId("c", c.name)}`);
     }
 
-    for (const c of plan.clusters.filter((p) => !p.runsIstiod)) {
-        const primary = byName.get(c.controlPlane);
-        const via = primary?.exposeIstiod ? "served via east-west gateway" : "served by";
-        out.push(`  ${mermaidId("c", c.name)} == "${via}" ==> ${mermaidId("c", c.controlPlane)}`);
+    for (const c of remotes) {
+        const arrow = labelServing ? `== "${servedVia(byName.get(c.controlPlane))}" ==>` : "==>";
+        out.push(`  ${mermaidId("c", c.name)} ${arrow} ${mermaidId("c", c.controlPlane)}`);
     }
     out.push(...watchEdges(plan));
 

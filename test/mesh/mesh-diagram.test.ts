@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import { validateMeshConfig } from "../../components/mesh/validate-config";
-import { MAX_DRAWN_WATCH_EDGES, meshDiagram, mermaidId } from "../../components/mesh/mesh-diagram";
+import { MAX_DRAWN_WATCH_EDGES, MAX_LABELLED_EDGES, meshDiagram, mermaidId } from "../../components/mesh/mesh-diagram";
 import { buildMeshPlan } from "../../components/plan/mesh-plan";
 import { readStackConfigFile } from "../../components/config/stack-config";
 import { syntheticStackConfig } from "../../bench/scenario";
@@ -24,6 +24,8 @@ function diagramOfStackFile(file: string): string {
 }
 
 const edgeCount = (text: string, arrow: string) => text.split("\n").filter((l) => l.includes(arrow)).length;
+/** Remote-secret pairs a drawn-out diagram shows: a two-headed edge stands for both directions. */
+const drawnWatchPairs = (text: string) => edgeCount(text, '-. "watches" .->') + 2 * edgeCount(text, "<-.");
 
 describe("mesh diagram", () => {
     for (const file of exampleStackFiles(ROOT)) {
@@ -59,7 +61,7 @@ describe("mesh diagram", () => {
                     // Drawn out up to the bound, grouped above it: never more watch edges than clusters.
                     const watch = edgeCount(text, "-.");
                     if (plan.remoteSecretPairs.length <= MAX_DRAWN_WATCH_EDGES) {
-                        assert.equal(watch, plan.remoteSecretPairs.length);
+                        assert.equal(drawnWatchPairs(text), plan.remoteSecretPairs.length);
                     } else assert.ok(watch <= plan.clusters.length, `${watch} watch edges for ${clusters} clusters`);
                 });
             }
@@ -86,13 +88,66 @@ describe("mesh diagram", () => {
         const text = meshDiagram(plan, config, { liveGatewayAddresses: { east: "198.51.100.7:15443" } });
         assert.match(
             text,
-            /subgraph net_n1\["network n1"\]\n {4}c_east\["<b>east<\/b><br\/>primary · istiod<br\/>east-west LoadBalancer 198\.51\.100\.7:15443"\]/,
+            /subgraph net_n1\["network n1"\]\n {4}c_east\["<b>east<\/b><br\/>primary · istiod<br\/>east-west LoadBalancer<br\/>198\.51\.100\.7:15443"\]/,
         );
         assert.match(text, /c_west\["<b>west<\/b><br\/>remote · istiod of east/);
         assert.match(text, /c_west == "served via east-west gateway" ==> c_east/);
         assert.match(text, /ca_root -- "signs intermediate" --> c_east/);
         assert.doesNotMatch(text, /--> c_west/, "a remote has no intermediate of its own");
         assert.match(text, /c_east -. "watches" .-> c_west/);
+    });
+
+    it("two primaries that watch each other share one two-headed edge; one-way watches keep their arrow", async () => {
+        const config = meshOf([
+            { name: "a", network: "n1" },
+            { name: "b", network: "n2" },
+            { name: "r", network: "n2", role: "remote", controlPlane: "b" },
+        ]);
+        const text = meshDiagram(buildMeshPlan(config), config);
+        assert.match(text, /^ {2}c_a <-\. "watch each other" \.-> c_b$/m);
+        assert.doesNotMatch(text, /c_b -\. "watches" \.-> c_a/);
+        assert.match(text, /^ {2}c_a -\. "watches" \.-> c_r$/m);
+        await parseMermaid(text);
+    });
+
+    it(`above ${MAX_LABELLED_EDGES} edges of a kind, the nodes say what the unlabelled edges mean`, async () => {
+        const small = meshOf([
+            { name: "p", network: "n1" },
+            ...[1, 2, 3, 4].map((i) => ({ name: `r${i}`, network: "n1", role: "remote", controlPlane: "p" })),
+        ]);
+        const smallText = meshDiagram(buildMeshPlan(small), small);
+        assert.equal(edgeCount(smallText, '== "served'), 4);
+        assert.doesNotMatch(smallText, /<br\/>served/);
+
+        const { config } = validateMeshConfig(
+            syntheticStackConfig({ model: "primary-remote", clusters: 20, layout: "perSource" }),
+        );
+        assert.ok(config);
+        const text = meshDiagram(buildMeshPlan(config), config);
+        assert.equal(edgeCount(text, '== "'), 0, "serving edges unlabelled");
+        assert.equal(edgeCount(text, " ==> "), 18);
+        assert.match(
+            text,
+            /c_cluster003\["<b>cluster003<\/b><br\/>remote · istiod of cluster001<br\/>via east-west gateway<br\/>east-west/,
+        );
+        assert.equal(edgeCount(text, '"signs intermediate"'), 2, "two primaries: the signing edges keep their labels");
+        await parseMermaid(text);
+    });
+
+    it("networks and clusters in counting order: network2 before network10", () => {
+        const { config } = validateMeshConfig(
+            syntheticStackConfig({ model: "multi-primary", clusters: 12, layout: "perSource" }),
+        );
+        assert.ok(config);
+        const text = meshDiagram(buildMeshPlan(config), config);
+        const networks = [...text.matchAll(/subgraph net_(\w+)\[/g)].map((m) => m[1]);
+        assert.deepEqual(networks.slice(0, 3), ["network1", "network2", "network3"]);
+        assert.equal(networks.at(-1), "network12");
+        assert.match(
+            text,
+            /ca_root\(\["root mesh-root \(generated\)<br\/>signs the intermediate of each primary \(12\)"\]\)/,
+        );
+        assert.equal(edgeCount(text, "ca_root --> "), 12);
     });
 
     it("a root rotation shows the next root, and which root signs at issueFromNext", () => {
