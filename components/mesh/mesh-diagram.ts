@@ -66,9 +66,9 @@ function gatewayLine(cluster: ClusterPlan, live: string | undefined): string | u
     return `east-west ${gw.serviceType}<br/>${where.split("<br/>").map(label).join("<br/>")}`;
 }
 
-/** How a remote reaches its istiod: through the primary's east-west gateway, or directly. */
-function servedVia(primary: ClusterPlan | undefined): string {
-    return primary?.exposeIstiod ? "served via east-west gateway" : "served by";
+/** Whether a remote reaches its istiod through the primary's east-west gateway (else directly). */
+function servedThroughGateway(remote: ClusterPlan, byName: ReadonlyMap<string, ClusterPlan>): boolean {
+    return !remote.runsIstiod && byName.get(remote.controlPlane)?.exposeIstiod === true;
 }
 
 function clusterNode(cluster: ClusterPlan, options: MeshDiagramOptions, serving: string | undefined): string {
@@ -161,8 +161,8 @@ export function meshDiagram(plan: MeshPlan, config: MeshConfig, options: MeshDia
             const cluster = byName.get(name);
             if (!cluster) continue;
             // Unlabelled serving edges: the remote's node says how it reaches its istiod.
-            const throughGateway = !cluster.runsIstiod && byName.get(cluster.controlPlane)?.exposeIstiod;
-            const serving = !labelServing && throughGateway ? "via east-west gateway" : undefined;
+            const serving =
+                !labelServing && servedThroughGateway(cluster, byName) ? "via east-west gateway" : undefined;
             out.push(clusterNode(cluster, options, serving));
         }
         out.push("  end");
@@ -186,7 +186,8 @@ export function meshDiagram(plan: MeshPlan, config: MeshConfig, options: MeshDia
     }
 
     for (const c of remotes) {
-        const arrow = labelServing ? `== "${servedVia(byName.get(c.controlPlane))}" ==>` : "==>";
+        const via = servedThroughGateway(c, byName) ? "served via east-west gateway" : "served by";
+        const arrow = labelServing ? `== "${via}" ==>` : "==>";
         out.push(`  ${mermaidId("c", c.name)} ${arrow} ${mermaidId("c", c.controlPlane)}`);
     }
     out.push(...watchEdges(plan));
