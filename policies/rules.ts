@@ -22,6 +22,7 @@ import {
     noRootKey,
     rootKeyNotDeployed,
 } from "./pki";
+import { federatedRootsTrusted } from "./federated-trust";
 import { explicitProvider, providerNoRenderToDisk } from "./providers";
 import { remoteSecretCredentials, remoteSecretsMatchClusters } from "./remote-secrets";
 
@@ -29,6 +30,7 @@ import { remoteSecretCredentials, remoteSecretsMatchClusters } from "./remote-se
 // resource properties (inspect.ts); tests and the pack's entry point import them from here.
 export * from "./advisories";
 export * from "./common";
+export * from "./federated-trust";
 export * from "./istio";
 export * from "./pki";
 export * from "./providers";
@@ -52,6 +54,7 @@ export const policies: Policies = [
     allowedUses,
     intermediateLifetime,
     intermediateWithinRoot,
+    federatedRootsTrusted,
     nodePortInProduction,
     verificationEnabled,
     multiNetworkGateways,

@@ -59,13 +59,15 @@ const chartValues = (scope: string): ConfigSchema => ({
  * The keys of a root CA: `ca`, and `rootRotation.next` (whose name has no default: it must differ
  * from `ca.name`).
  */
-function rootCaProperties(defaultName?: string): Record<string, ConfigSchema> {
+function rootCaProperties(defaultName?: string, federated = false): Record<string, ConfigSchema> {
     return {
         mode: {
             type: "string",
-            enum: ["generate", "import"],
+            enum: federated ? ["generate", "import", "federated"] : ["generate", "import"],
             default: "generate",
-            description: "`generate` a root, or `import` your own.",
+            description: federated
+                ? "`generate` a root, `import` your own, or `federated`: every primary has its own root (`clusters[].ca`)."
+                : "`generate` a root, or `import` your own.",
         },
         keyAlgorithm: {
             type: "string",
@@ -144,6 +146,36 @@ const clusterSchema: ConfigSchema = {
                 loadBalancerIP: { type: "string", description: "Requested `spec.loadBalancerIP` (LoadBalancer only)." },
             },
         },
+        ca: {
+            type: "object",
+            description: "Federated mode (`ca.mode: federated`), primaries only: this primary's own root.",
+            additionalProperties: false,
+            properties: {
+                mode: {
+                    type: "string",
+                    enum: ["generate", "import", "existing"],
+                    default: "generate",
+                    description:
+                        "`generate` a root for this cluster, `import` your own (key in `caKeyPems.<cluster>`), or " +
+                        "trust the `existing` CA of an Istio already running there without touching it.",
+                },
+                name: {
+                    type: "string",
+                    description: "Pulumi resource name of this root (DNS-1123 label). Default `<cluster>-root`.",
+                },
+                commonName: {
+                    type: "string",
+                    description: "Generate mode: subject CN of this root. Default `<ca.commonName> <cluster>`.",
+                },
+                certPem: { type: "string", description: "Import mode: the root certificate PEM." },
+                certFile: { type: "string", description: "Import mode: path of the root certificate PEM file." },
+                rootCertPem: {
+                    type: "string",
+                    description: "Existing mode: the public root the cluster's istiod already signs with.",
+                },
+                rootCertFile: { type: "string", description: "Existing mode: path of that root certificate PEM." },
+            },
+        },
         values: chartValues("this cluster"),
         adopt: {
             type: "boolean",
@@ -176,13 +208,20 @@ export const MESH_CONFIG_SCHEMA: ConfigSchema = {
             description: "The root CA.",
             default: {},
             additionalProperties: false,
-            properties: rootCaProperties(DEFAULT_ROOT_CA_NAME),
+            properties: rootCaProperties(DEFAULT_ROOT_CA_NAME, true),
         },
         caKeyPem: {
             type: "string",
             default: "",
             "x-secret": true,
             description: "Import mode: the root private key PEM (set with --secret).",
+        },
+        caKeyPems: {
+            type: "object",
+            default: {},
+            "x-secret": true,
+            description: "Federated mode: cluster name → private key PEM of its imported root (set with --secret).",
+            additionalProperties: { type: "string" },
         },
         rootRotation: {
             type: "object",

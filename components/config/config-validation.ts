@@ -8,7 +8,7 @@
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { Ajv, ErrorObject, ValidateFunction } from "ajv";
-import { CaConfig, ClusterConfig, ConfigProblem, MeshConfig, RootRotationStage } from "./config";
+import { CaConfig, ClusterCaConfig, ClusterConfig, ConfigProblem, MeshConfig, RootRotationStage } from "./config";
 import { ConfigSchema, MESH_CONFIG_SCHEMA, SECRET_PLACEHOLDER } from "./config-schema";
 import { ConfigRuleSet, isObj, Obj, readClusters } from "./rule-context";
 
@@ -381,7 +381,7 @@ function preprocess(value: unknown, segments: Segment[], problems: ConfigProblem
         problems.push({
             path: p,
             message: "The value is encrypted (secure:), so it cannot be read without the stack's secrets provider.",
-            fix: `Only caKeyPem, nextCaKeyPem and kubeconfigs hold secrets; store ${p} in plain text (pulumi config set --path '${p}' <value>).`,
+            fix: `Only caKeyPem, caKeyPems, nextCaKeyPem and kubeconfigs hold secrets; store ${p} in plain text (pulumi config set --path '${p}' <value>).`,
         });
         return undefined;
     }
@@ -485,6 +485,18 @@ function toCaConfig(ca: Obj): CaConfig {
     });
 }
 
+function toClusterCaConfig(ca: Obj): ClusterCaConfig {
+    return omitUndefined<ClusterCaConfig>({
+        mode: ca.mode as ClusterCaConfig["mode"],
+        name: ca.name as string | undefined,
+        commonName: ca.commonName as string | undefined,
+        certPem: ca.certPem as string | undefined,
+        certFile: ca.certFile as string | undefined,
+        rootCertPem: ca.rootCertPem as string | undefined,
+        rootCertFile: ca.rootCertFile as string | undefined,
+    });
+}
+
 function toMeshConfig(d: Obj): MeshConfig {
     const ca = d.ca as Obj;
     const rotation = d.rootRotation as Obj;
@@ -518,6 +530,7 @@ function toMeshConfig(d: Obj): MeshConfig {
             }),
             values: c.values as ClusterConfig["values"],
             adopt: c.adopt as boolean,
+            ca: isObj(c.ca) ? toClusterCaConfig(c.ca) : undefined,
         });
     });
     return omitUndefined<MeshConfig>({

@@ -86,6 +86,35 @@ export interface ClusterConfig {
     values?: ChartValuesOverrides;
     /** Take over an existing `istio-system` namespace instead of failing with AlreadyExists. */
     adopt: boolean;
+    /** Federated mode (`ca.mode: federated`), primaries only: where this primary's root comes from. */
+    ca?: ClusterCaConfig;
+}
+
+/**
+ * Where a primary's root comes from in a federated mesh (`clusters[].ca`):
+ * - `generate` (default): a root of its own, made like `ca` describes;
+ * - `import`: the user's root, its key in the secret `caKeyPems.<cluster>`;
+ * - `existing`: the CA of an Istio that already runs there; the program only learns its public
+ *   root, to trust it in the other primaries, and creates no `cacerts` in that cluster.
+ */
+export type ClusterRootMode = "generate" | "import" | "existing";
+
+/** One primary's root in a federated mesh. */
+export interface ClusterCaConfig {
+    /** Where the root comes from. Default `generate`. */
+    mode: ClusterRootMode;
+    /** Pulumi resource name of the root's component (DNS-1123 label). Default `<cluster>-root`. */
+    name?: string;
+    /** Generate mode: subject CN. Default `<ca.commonName> <cluster>`, so that no two roots share a subject. */
+    commonName?: string;
+    /** Import mode: the root certificate PEM. */
+    certPem?: string;
+    /** Import mode: path of the root certificate PEM file (instead of `certPem`). */
+    certFile?: string;
+    /** Existing mode: the public root certificate the cluster's istiod signs with. */
+    rootCertPem?: string;
+    /** Existing mode: path of that root certificate PEM file (instead of `rootCertPem`). */
+    rootCertFile?: string;
 }
 
 /** The root of trust. */
@@ -96,8 +125,12 @@ export interface CaConfig {
      * through a root rotation (`rootRotation`).
      */
     name: string;
-    /** `generate` (default): a root made by @pulumi/tls; `import`: the user's own root. */
-    mode: "generate" | "import";
+    /**
+     * `generate` (default): a root made by @pulumi/tls; `import`: the user's own root. Only `ca`
+     * may be `federated`: every primary then has its own root (`clusters[].ca`), and the other keys
+     * of `ca` are the settings of the roots the program generates.
+     */
+    mode: "generate" | "import" | "federated";
     /** Key algorithm of generated keys (root in generate mode, every intermediate). Default RSA. */
     keyAlgorithm: KeyAlgorithm;
     /** RSA key size. Default 4096, as Istio's tools/certs. */

@@ -22,9 +22,15 @@ export interface IstioControlPlaneArgs {
     provider: k8s.Provider;
     /**
      * Primaries: the intermediate CA for the `cacerts` Secret, exactly the keys `ca-cert.pem`,
-     * `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`. Kept secret end to end. Required for primaries.
+     * `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`. Kept secret end to end. Required for primaries,
+     * except one whose federated root is `existing` (its Istio keeps its own CA; no `cacerts` is made).
      */
     cacerts?: pulumi.Input<Record<string, string>>;
+    /**
+     * Primaries of a federated mesh: the other primaries' roots, which this istiod trusts through
+     * `meshConfig.caCertificates` (`FederatedRoot.peerRootPems`). Public certificates only.
+     */
+    peerRootPems?: pulumi.Input<string[]>;
     /**
      * Remotes: the advertised address of the serving primary's east-west gateway (its
      * `EastWestGateway.address`). Must resolve to an IP; a hostname is refused with the fix.
@@ -63,7 +69,8 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-multicluster:istio:IstioControlPlane", name, {}, opts);
         const { cluster, plan, config, provider } = args;
-        if (cluster.role === "primary" && args.cacerts === undefined) {
+        const keepsOwnCa = cluster.root?.source === "existing";
+        if (cluster.role === "primary" && args.cacerts === undefined && !keepsOwnCa) {
             throw new Error(
                 `cluster ${cluster.name} is a primary: its control plane needs the cacerts intermediate CA.`,
             );
@@ -86,8 +93,8 @@ export class IstioControlPlane extends pulumi.ComponentResource {
             ? new k8s.core.v1.NamespacePatch(resourceName(cluster.name, ISTIO_NAMESPACE), { metadata: md }, child)
             : new k8s.core.v1.Namespace(resourceName(cluster.name, ISTIO_NAMESPACE), { metadata: md }, child);
 
-        if (cluster.role === "primary") {
-            this.cacertsSecret = newCacertsSecret(cluster.name, args.cacerts!, {
+        if (cluster.role === "primary" && args.cacerts !== undefined) {
+            this.cacertsSecret = newCacertsSecret(cluster.name, args.cacerts, {
                 provider,
                 parent: this,
                 dependsOn: [this.namespace],
@@ -102,7 +109,11 @@ export class IstioControlPlane extends pulumi.ComponentResource {
 
         const values: pulumi.Input<HelmValues> =
             cluster.role === "primary"
-                ? istiodValues(cluster, plan, config)
+                ? args.peerRootPems === undefined
+                    ? istiodValues(cluster, plan, config)
+                    : pulumi
+                          .output(args.peerRootPems)
+                          .apply((peers) => istiodValues(cluster, plan, config, undefined, peers))
                 : pulumi
                       .output(args.remotePilotAddress!)
                       .apply((address) =>

@@ -92,6 +92,9 @@ const MULTIROOT_MESH = "ISTIO_MULTIROOT_MESH";
 /** Sidecar agent: take trust bundle updates from istiod over xDS (PCDS) instead of only on restart. */
 const PROXY_CONFIG_XDS_AGENT = "PROXY_CONFIG_XDS_AGENT";
 const rotating = (c: MeshConfig) => c.rootRotation !== undefined;
+const federated = (c: Pick<MeshConfig, "ca">) => c.ca.mode === "federated";
+/** More than one root is in play: a root rotation, or a root per primary. */
+const multiRoot = (c: MeshConfig) => rotating(c) || federated(c);
 
 const PROTECTED: readonly ProtectedKey[] = [
     // base/templates/zzz_profile.yaml reads `profile` and `global.profile`.
@@ -142,20 +145,26 @@ const PROTECTED: readonly ProtectedKey[] = [
         path: ["meshConfig", "defaultConfig", "proxyMetadata", DNS_AUTO_ALLOCATE],
         use: "dnsProxy.autoAllocate",
     },
-    // Owned only during a root rotation; a user may set them for a multi-root mesh of their own.
+    // Owned only while several roots are in play; a user may set them for a multi-root mesh of their own.
     {
         chart: "istiod",
         path: ["env", MULTIROOT_MESH],
-        use: '(the program sets it to "true" while rootRotation is set)',
+        use: '(the program sets it to "true" while rootRotation is set and in a federated mesh)',
         allowedValue: () => "true",
-        ownedWhen: rotating,
+        ownedWhen: multiRoot,
     },
     {
         chart: "istiod",
         path: ["meshConfig", "defaultConfig", "proxyMetadata", PROXY_CONFIG_XDS_AGENT],
-        use: '(the program sets it to "true" while rootRotation is set)',
+        use: '(the program sets it to "true" while rootRotation is set and in a federated mesh)',
         allowedValue: () => "true",
-        ownedWhen: rotating,
+        ownedWhen: multiRoot,
+    },
+    {
+        chart: "istiod",
+        path: ["meshConfig", "caCertificates"],
+        use: "clusters[i].ca (a federated mesh lists every other primary's root there)",
+        ownedWhen: federated,
     },
 
     { chart: "gateway", path: ["name"], use: "(not configurable: the gateway is istio-eastwestgateway)" },
@@ -301,18 +310,28 @@ export function dnsProxyMetadata(config: MeshConfig): Record<string, string> {
 }
 
 /**
- * What a root rotation needs from istiod and the proxies, the settings of Istio's own CA
- * rotation test (tests/integration/security/cacert_rotation): istiod accepts the changing
- * `root-cert.pem` (`ISTIO_MULTIROOT_MESH`) and pushes the trust bundle to proxies that listen for
- * it (`PROXY_CONFIG_XDS_AGENT` in their proxy metadata). Empty outside a rotation.
+ * What several roots need from istiod and the proxies, during a root rotation and in a federated
+ * mesh. A rotation uses the settings of Istio's own CA rotation test
+ * (tests/integration/security/cacert_rotation): istiod accepts the changing `root-cert.pem`. In
+ * both cases istiod, with `ISTIO_MULTIROOT_MESH`, merges its own root and the PEMs of
+ * `meshConfig.caCertificates` into one trust bundle (pilot/pkg/trustbundle) and pushes it over
+ * PCDS (pilot/pkg/xds/pcds.go) to the agents that ask for it, those started with
+ * `PROXY_CONFIG_XDS_AGENT` (pilot/cmd/pilot-agent/options); the agent adds it to the roots its
+ * proxy validates peers with (security/pkg/nodeagent/cache, UpdateConfigTrustBundle). Empty with
+ * one root.
  */
-export function rootRotationSettings(config: Pick<MeshConfig, "rootRotation">): {
+export function multiRootSettings(config: Pick<MeshConfig, "rootRotation" | "ca">): {
     env: Record<string, string>;
     proxyMetadata: Record<string, string>;
 } {
-    return config.rootRotation
+    return config.rootRotation || federated(config)
         ? { env: { [MULTIROOT_MESH]: "true" }, proxyMetadata: { [PROXY_CONFIG_XDS_AGENT]: "true" } }
         : { env: {}, proxyMetadata: {} };
+}
+
+/** `meshConfig.caCertificates` of a federated primary: the peer roots as inline PEMs. */
+export function peerRootCaCertificates(peerRootPems: readonly string[]): { pem: string }[] {
+    return peerRootPems.map((pem) => ({ pem }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,8 +359,9 @@ export function baseValues(cluster: ClusterPlan, config: MeshConfig): HelmValues
  *
  * Primaries: identity (`global.meshID`, `global.multiCluster.clusterName`, `global.network`),
  * `global.externalIstiod` when serving remotes, `global.meshNetworks` when the plan needs it,
- * `meshConfig` (trust domain, passthrough, DNS proxying), and during a root rotation
- * `env.ISTIO_MULTIROOT_MESH` plus the `PROXY_CONFIG_XDS_AGENT` proxy metadata. Remotes: `profile=remote`,
+ * `meshConfig` (trust domain, passthrough, DNS proxying), during a root rotation and in a
+ * federated mesh `env.ISTIO_MULTIROOT_MESH` plus the `PROXY_CONFIG_XDS_AGENT` proxy metadata, and
+ * in a federated mesh the peer roots (`peerRootPems`) as `meshConfig.caCertificates`. Remotes: `profile=remote`,
  * `global.configCluster`, `global.remotePilotAddress` (must be an IP: `remotePilotAddressFor`),
  * `istiodRemote.injectionPath` carrying cluster and network to the primary's injector.
  */
@@ -350,6 +370,7 @@ export function istiodValues(
     plan: MeshPlan,
     config: MeshConfig,
     remotePilotAddress?: string,
+    peerRootPems?: readonly string[],
 ): HelmValues {
     assertNoOverrideProblems(config, cluster, "istiod");
     const global: HelmValues = {
@@ -368,12 +389,13 @@ export function istiodValues(
         if (cluster.externalIstiod) global.externalIstiod = true;
         // Rendered into ConfigMap `istio` (templates/configmap.yaml); identical in every primary.
         if (plan.meshNetworks) global.meshNetworks = clone(plan.meshNetworks);
-        const rotation = rootRotationSettings(config);
+        const rotation = multiRootSettings(config);
         const proxyMetadata = { ...dnsProxyMetadata(config), ...rotation.proxyMetadata };
         own.meshConfig = deepMerge(
             { trustDomain: config.trustDomain },
             config.meshConfig,
             Object.keys(proxyMetadata).length > 0 ? { defaultConfig: { proxyMetadata } } : undefined,
+            federatedTrust(cluster, config, peerRootPems),
         );
         // templates/deployment.yaml renders every `env` entry into the discovery container.
         if (Object.keys(rotation.env).length > 0) own.env = rotation.env;
@@ -390,6 +412,19 @@ export function istiodValues(
         own.istiodRemote = { injectionPath: injectionPath(cluster) };
     }
     return deepMerge(own, ...userValues(config, cluster, "istiod"));
+}
+
+/** A federated primary's `meshConfig.caCertificates`; nothing with one root or no peers. */
+function federatedTrust(
+    cluster: ClusterPlan,
+    config: MeshConfig,
+    peerRootPems: readonly string[] | undefined,
+): HelmValues | undefined {
+    if (!federated(config)) return undefined;
+    if (peerRootPems === undefined) {
+        throw new Error(`cluster ${cluster.name} is a primary of a federated mesh: istiod values need its peer roots.`);
+    }
+    return peerRootPems.length > 0 ? { caCertificates: peerRootCaCertificates(peerRootPems) } : undefined;
 }
 
 /** The remote's injector path: the primary's istiod reads cluster and network from it (webhook.go parseInjectEnvs). */

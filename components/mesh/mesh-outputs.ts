@@ -9,6 +9,8 @@ import { clusterIstioOutputs } from "../istio/istio-outputs";
 import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
 import { meshDiagram } from "./mesh-diagram";
 import { RootRotationSummary, rootRotationSummary } from "../pki/pki-spec";
+import { FederatedRootSummary, federatedRootSummary } from "../pki/federation";
+import { ClusterPlan } from "../plan/mesh-plan";
 import { troubleshootingCommands } from "../verification/verification";
 
 /**
@@ -19,6 +21,7 @@ function rotationOutput(
     mesh: IstioMulticlusterMesh,
     config: MeshConfig,
 ): pulumi.Output<RootRotationSummary> | undefined {
+    if (!mesh.roots) return undefined;
     const { current, next, stage } = mesh.roots;
     const rotation = config.rootRotation;
     if (!next || !stage || !rotation) return undefined;
@@ -27,6 +30,21 @@ function rotationOutput(
         .apply(([c, n]) =>
             rootRotationSummary(stage, { name: config.ca.name, certPem: c }, { name: rotation.next.name, certPem: n }),
         );
+}
+
+/**
+ * A primary's own root in a federated mesh: where it comes from, its fingerprint and expiry, and
+ * the fingerprints of the peer roots its istiod trusts. Undefined with one shared root (see `rootCa`).
+ */
+function federatedRootOutput(
+    mesh: IstioMulticlusterMesh,
+    cluster: ClusterPlan,
+): pulumi.Output<FederatedRootSummary> | undefined {
+    const root = mesh.federatedRoots?.[cluster.name];
+    if (!root) return undefined;
+    return pulumi
+        .all([root.certPem, root.peerRootPems])
+        .apply(([own, peers]) => federatedRootSummary(root.source, own, peers));
 }
 
 /** The Mermaid diagram of the mesh with the gateway addresses the clusters report after `up`. */
@@ -55,15 +73,18 @@ export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticl
             controlPlaneModel: plan.controlPlaneModel,
             networkModel: plan.networkModel,
             networks: plan.networks,
+            trustModel: plan.trustModel,
             remoteSecretLayout: config.remoteSecrets.layout,
             remoteSecretPairs: plan.remoteSecretPairs.map((p) => `${p.holder} <- ${p.source}`),
         },
-        rootCa: {
-            certPem: mesh.rootCa.certPem,
-            fingerprintSha256: mesh.rootCa.fingerprintSha256,
-            notAfter: mesh.rootCa.notAfter,
-            rotation: rotationOutput(mesh, config),
-        },
+        rootCa: mesh.rootCa
+            ? {
+                  certPem: mesh.rootCa.certPem,
+                  fingerprintSha256: mesh.rootCa.fingerprintSha256,
+                  notAfter: mesh.rootCa.notAfter,
+                  rotation: rotationOutput(mesh, config),
+              }
+            : undefined,
         clusters: Object.fromEntries(
             plan.clusters.map((cluster) => {
                 const member = mesh.members[cluster.name];
@@ -84,6 +105,7 @@ export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticl
                         apiServer: access[cluster.name].apiServer,
                         remoteSecretsHeld: cluster.remoteSecretSources,
                         watchedBy: cluster.watchedBy,
+                        root: federatedRootOutput(mesh, cluster),
                         intermediateCa: ica
                             ? {
                                   certPem: ica.certPem,

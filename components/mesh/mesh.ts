@@ -16,7 +16,14 @@ import { EastWestGateway } from "../istio/east-west-gateway";
 import { IstioControlPlane } from "../istio/istio-control-plane";
 import { ClusterPlan, MeshPlan } from "../plan/mesh-plan";
 import { providerResourceName } from "../plan/naming";
-import { ClusterIntermediateCa, createMeshRoots, MeshRootCa, MeshRoots } from "../pki/pki";
+import {
+    ClusterIntermediateCa,
+    createFederatedRoots,
+    createMeshRoots,
+    FederatedRoot,
+    MeshRootCa,
+    MeshRoots,
+} from "../pki/pki";
 import { createMeshRemoteSecrets, MeshRemoteSecrets, MeshRemoteSecretsArgs } from "../remote-secrets/remote-secrets";
 import { ClusterProbeAccess, MeshVerification, MeshVerificationArgs } from "../verification/verification";
 
@@ -47,6 +54,8 @@ export interface IstioMulticlusterMeshArgs {
     importedRootKeyPem?: pulumi.Input<string>;
     /** Root rotation importing the next root: its private key PEM (`nextCaKeyPem`). Treated as a secret. */
     importedNextRootKeyPem?: pulumi.Input<string>;
+    /** Federated mesh: primary → private key PEM of its imported root (`caKeyPems`). Treated as secrets. */
+    importedClusterRootKeyPems?: Record<string, pulumi.Input<string>>;
 }
 
 /** Everything the mesh built in one cluster. */
@@ -61,10 +70,12 @@ export interface MeshMember {
 }
 
 export class IstioMulticlusterMesh extends pulumi.ComponentResource {
-    /** The root of trust shared by every cluster: the root that signs the intermediates. */
-    public readonly rootCa: MeshRootCa;
-    /** Both roots and the trust bundle while `rootRotation` is set; otherwise `rootCa` alone. */
-    public readonly roots: MeshRoots;
+    /** One shared root (`ca.mode` generate or import): the root that signs the intermediates. */
+    public readonly rootCa?: MeshRootCa;
+    /** One shared root: both roots and the trust bundle while `rootRotation` is set; otherwise `rootCa` alone. */
+    public readonly roots?: MeshRoots;
+    /** A federated mesh (`ca.mode: federated`): each primary's own root, by primary. */
+    public readonly federatedRoots?: Record<string, FederatedRoot>;
     /** Per cluster, by name. */
     public readonly members: Record<string, MeshMember>;
     /** Reader tokens and remote secrets. */
@@ -80,17 +91,25 @@ export class IstioMulticlusterMesh extends pulumi.ComponentResource {
         const build: MeshBuild = { config, plan, child: { parent: this } };
 
         const providers = createClusterProviders(build, access);
-        // ca.name (default mesh-root) is part of the root's URNs; a finished rotation hands it to the next root.
-        this.roots = createMeshRoots(
-            { config, importedKeyPem: args.importedRootKeyPem, importedNextKeyPem: args.importedNextRootKeyPem },
-            build.child,
-        );
-        this.rootCa = this.roots.signing;
+        if (plan.trustModel === "federated") {
+            this.federatedRoots = createFederatedRoots(
+                { config, importedKeyPems: args.importedClusterRootKeyPems },
+                build.child,
+            );
+        } else {
+            // ca.name (default mesh-root) is part of the root's URNs; a finished rotation hands it to the next root.
+            this.roots = createMeshRoots(
+                { config, importedKeyPem: args.importedRootKeyPem, importedNextKeyPem: args.importedNextRootKeyPem },
+                build.child,
+            );
+            this.rootCa = this.roots.signing;
+        }
+        const trust = primaryTrust(this.roots, this.federatedRoots);
 
         const members: Record<string, MeshMember> = {};
         // Primaries first: each is self-contained up to its east-west gateway and exposure objects.
         for (const cluster of plan.clusters.filter((c) => c.runsIstiod)) {
-            members[cluster.name] = createPrimary(build, cluster, providers[cluster.name], this.roots);
+            members[cluster.name] = createPrimary(build, cluster, providers[cluster.name], trust(cluster.name));
         }
         for (const cluster of plan.clusters.filter((c) => !c.runsIstiod)) {
             members[cluster.name] = createRemote(build, cluster, providers[cluster.name], members);
@@ -102,13 +121,16 @@ export class IstioMulticlusterMesh extends pulumi.ComponentResource {
         if (config.verify) {
             this.verification = new MeshVerification(
                 `${name}-verify`,
-                verificationArgs(build, access, providers, members, this.remoteSecrets, this.roots),
+                verificationArgs(build, access, providers, members, this.remoteSecrets, this),
                 build.child,
             );
         }
 
         this.registerOutputs({
-            rootFingerprintSha256: this.rootCa.fingerprintSha256,
+            rootFingerprintSha256: this.rootCa?.fingerprintSha256,
+            federatedRootFingerprints: this.federatedRoots
+                ? Object.fromEntries(Object.entries(this.federatedRoots).map(([c, r]) => [c, r.fingerprintSha256]))
+                : undefined,
             verification: this.verification?.results,
         });
     }
@@ -143,27 +165,60 @@ function createClusterProviders(
     return providers;
 }
 
+/** What one primary's CA and istiod trust are made of. */
+interface PrimaryTrust {
+    /** The root that signs its intermediate; undefined when its Istio keeps an existing CA. */
+    signing?: MeshRootCa;
+    /** Its `root-cert.pem` (both roots during a rotation); default the signing root. */
+    trustBundlePem?: pulumi.Output<string>;
+    /** Federated: the peer roots its istiod trusts. */
+    peerRootPems?: pulumi.Output<string[]>;
+}
+
+/** Each primary's trust: the shared roots, or in a federated mesh its own root and its peers'. */
+function primaryTrust(
+    roots: MeshRoots | undefined,
+    federatedRoots: Record<string, FederatedRoot> | undefined,
+): (cluster: string) => PrimaryTrust {
+    return (cluster) => {
+        if (roots) return { signing: roots.signing, trustBundlePem: roots.trustBundlePem };
+        const own = federatedRoots?.[cluster];
+        if (!own) throw new Error(`primary ${cluster} has no root in this federated mesh`);
+        return { signing: own.ca, peerRootPems: own.peerRootPems };
+    };
+}
+
 /** A primary: its intermediate CA, its control plane with that CA, and its east-west gateway. */
 function createPrimary(
     { config, plan, child }: MeshBuild,
     cluster: ClusterPlan,
     provider: k8s.Provider,
-    roots: MeshRoots,
+    trust: PrimaryTrust,
 ): MeshMember {
-    const intermediateCa = new ClusterIntermediateCa(
-        `${cluster.name}-intermediate-ca`,
-        {
-            clusterName: cluster.name,
-            root: roots.signing,
-            ca: roots.signing.ca,
-            intermediate: config.intermediate,
-            trustBundlePem: roots.trustBundlePem,
-        },
-        child,
-    );
+    // A primary whose Istio keeps its existing CA gets no intermediate and no cacerts.
+    const intermediateCa = trust.signing
+        ? new ClusterIntermediateCa(
+              `${cluster.name}-intermediate-ca`,
+              {
+                  clusterName: cluster.name,
+                  root: trust.signing,
+                  ca: trust.signing.ca,
+                  intermediate: config.intermediate,
+                  trustBundlePem: trust.trustBundlePem,
+              },
+              child,
+          )
+        : undefined;
     const controlPlane = new IstioControlPlane(
         `${cluster.name}-control-plane`,
-        { cluster, plan, config, provider, cacerts: intermediateCa.cacertsData },
+        {
+            cluster,
+            plan,
+            config,
+            provider,
+            cacerts: intermediateCa?.cacertsData,
+            peerRootPems: trust.peerRootPems,
+        },
         child,
     );
     const eastWestGateway = cluster.eastWestGateway
@@ -255,8 +310,9 @@ function verificationArgs(
     providers: Record<string, k8s.Provider>,
     members: Record<string, MeshMember>,
     remoteSecrets: MeshRemoteSecrets,
-    roots: MeshRoots,
+    mesh: Pick<IstioMulticlusterMesh, "roots" | "federatedRoots">,
 ): MeshVerificationArgs {
+    const roots = mesh.roots;
     return {
         plan,
         config,
@@ -270,9 +326,9 @@ function verificationArgs(
             ...Object.values(remoteSecrets.holders),
         ],
         triggers: [
-            ...meshTriggers(plan, members, roots.signing),
+            ...meshTriggers(plan, members, rootFingerprints(mesh)),
             // Each rotation stage changes what the clusters trust: check traffic again.
-            ...(roots.next ? [roots.stage ?? "", roots.next.fingerprintSha256] : []),
+            ...(roots?.next ? [roots.stage ?? "", roots.next.fingerprintSha256] : []),
         ],
     };
 }
@@ -291,12 +347,20 @@ function probeAccess(a: MeshClusterAccess): ClusterProbeAccess {
 export function meshTriggers(
     plan: MeshPlan,
     members: Record<string, MeshMember>,
-    root: MeshRootCa,
+    rootFingerprints: pulumi.Input<string>[],
 ): pulumi.Input<unknown>[] {
     return [
         JSON.stringify(plan.clusters.map((c) => [c.name, c.role, c.network, c.controlPlane])),
-        root.fingerprintSha256,
+        ...rootFingerprints,
         ...plan.clusters.map((c) => members[c.name].eastWestGateway?.address ?? ""),
         ...plan.clusters.map((c) => members[c.name].intermediateCa?.fingerprintSha256 ?? ""),
     ];
+}
+
+/** The signing root's fingerprint, or in a federated mesh every primary's, in the plan's order. */
+function rootFingerprints(mesh: Pick<IstioMulticlusterMesh, "roots" | "federatedRoots">): pulumi.Output<string>[] {
+    if (mesh.roots) return [mesh.roots.signing.fingerprintSha256];
+    return Object.keys(mesh.federatedRoots ?? {})
+        .sort()
+        .map((cluster) => mesh.federatedRoots![cluster].fingerprintSha256);
 }

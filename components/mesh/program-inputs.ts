@@ -10,14 +10,23 @@ import * as fs from "node:fs";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { CaConfig, ConfigProblem, ConfigValidationError, MeshConfig } from "../config/config";
+import {
+    CaConfig,
+    ClusterCaConfig,
+    ClusterConfig,
+    ConfigProblem,
+    ConfigValidationError,
+    MeshConfig,
+} from "../config/config";
+import { Obj } from "../config/rule-context";
 import { MeshConfigChecks } from "../config/config-validation";
 import { validateMeshConfig } from "../mesh/validate-config";
 import { valueOverrideProblems } from "../istio/istio-values";
 import { resolveClusterAccess } from "../config/kubeconfig";
 import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";
 import { buildMeshPlan } from "../plan/mesh-plan";
-import { importedRootCertPem, validateImportedRoot } from "../pki/pki-spec";
+import { importedRootCertPem, validateExistingRoot, validateImportedRoot } from "../pki/pki-spec";
+import { federatedRootCaConfig } from "../pki/federation";
 import { RawStackConfig, secretKubeconfigsOf } from "../config/stack-config";
 
 /** Checks other modules contribute to config validation, run after defaults are applied. */
@@ -90,6 +99,14 @@ export function loadProgramInputs(
         meshConfig = { ...meshConfig, rootRotation: { ...rotation, next } };
     }
 
+    let clusterRootKeys: Record<string, string> = {};
+    if (config.ca.mode === "federated") {
+        const federated = loadFederatedRoots(meshConfig, raw, environment, importRoot);
+        meshConfig = federated.config;
+        clusterRootKeys = federated.keys;
+        all.push(...federated.problems);
+    }
+
     const resolved = resolveClusterAccess(config.clusters, {
         env: environment.env,
         readFile: environment.readFile,
@@ -115,7 +132,77 @@ export function loadProgramInputs(
         access,
         importedRootKeyPem: caKeyPem !== undefined ? pulumi.secret(caKeyPem) : undefined,
         importedNextRootKeyPem: nextCaKeyPem !== undefined ? pulumi.secret(nextCaKeyPem) : undefined,
+        importedClusterRootKeyPems: Object.fromEntries(
+            Object.entries(clusterRootKeys).map(([cluster, key]) => [cluster, pulumi.secret(key)]),
+        ),
     };
+}
+
+type ImportRoot = (ca: CaConfig, keyPem: string, paths: { ca: string; key: string }) => CaConfig;
+
+/**
+ * A federated mesh's own roots: each imported root is checked with its key (`caKeyPems.<cluster>`),
+ * each existing root on its own; files are read once and their PEMs kept in the config.
+ */
+function loadFederatedRoots(
+    config: MeshConfig,
+    raw: Record<string, unknown>,
+    environment: ProgramEnvironment,
+    importRoot: ImportRoot,
+): { config: MeshConfig; keys: Record<string, string>; problems: ConfigProblem[] } {
+    const rawKeys = raw.caKeyPems !== null && typeof raw.caKeyPems === "object" ? (raw.caKeyPems as Obj) : {};
+    const keys: Record<string, string> = {};
+    const problems: ConfigProblem[] = [];
+    const clusters = config.clusters.map((cluster, index): ClusterConfig => {
+        const own = cluster.ca;
+        const path = `clusters[${index}].ca`;
+        const key = optionalString(rawKeys[cluster.name]);
+        if (cluster.role !== "primary" || !own) return cluster;
+        if (own.mode === "import" && key !== undefined) {
+            keys[cluster.name] = key;
+            const checked = importRoot(federatedRootCaConfig(config, cluster), key, {
+                ca: path,
+                key: `caKeyPems.${cluster.name}`,
+            });
+            return { ...cluster, ca: { ...own, certPem: checked.certPem, certFile: checked.certFile } };
+        }
+        if (own.mode === "existing") {
+            const read = readExistingRoot(own, path, environment);
+            problems.push(...read.problems);
+            return read.pem ? { ...cluster, ca: { ...own, rootCertPem: read.pem, rootCertFile: undefined } } : cluster;
+        }
+        return cluster;
+    });
+    return { config: { ...config, clusters }, keys, problems };
+}
+
+/** The public root of a cluster that keeps its CA, from `rootCertPem` or `rootCertFile`, checked. */
+function readExistingRoot(
+    own: ClusterCaConfig,
+    path: string,
+    environment: ProgramEnvironment,
+): { pem?: string; problems: ConfigProblem[] } {
+    if (own.rootCertPem) {
+        return {
+            pem: own.rootCertPem,
+            problems: validateExistingRoot(own.rootCertPem, { now: environment.now, certPath: `${path}.rootCertPem` }),
+        };
+    }
+    if (!own.rootCertFile) return { problems: [] };
+    try {
+        const pem = environment.readFile(own.rootCertFile);
+        return { pem, problems: validateExistingRoot(pem, { now: environment.now, certPath: `${path}.rootCertFile` }) };
+    } catch (err) {
+        return {
+            problems: [
+                {
+                    path: `${path}.rootCertFile`,
+                    message: `cannot read ${own.rootCertFile}: ${(err as Error).message}.`,
+                    fix: `point ${path}.rootCertFile at the cluster's root certificate PEM, or paste it into ${path}.rootCertPem.`,
+                },
+            ],
+        };
+    }
 }
 
 /** Pulumi.yaml gives the optional secret keys an empty default (so they stay optional): empty = unset. */

@@ -9,6 +9,12 @@ import { MeshConfigChecks, validateConfigWith, ValidateOptions, ValidationResult
 import { ConfigRuleSet } from "../config/rule-context";
 import { eastWestGatewayRules, istioNamingRules, istioReleaseRules } from "../istio/config-rules";
 import { intermediateRules, rootCaRules, rootRotationRules } from "../pki/config-rules";
+import {
+    clusterRootKeyRules,
+    clusterRootPlacementRules,
+    clusterRootRules,
+    federatedMeshRules,
+} from "../pki/federated-config-rules";
 import { meshIdentityRules, topologyRules } from "../plan/config-rules";
 import { verificationRules } from "../verification/config-rules";
 
@@ -21,6 +27,10 @@ export const MESH_CONFIG_RULES: ConfigRuleSet = {
         rootCaRules,
         rootRotationRules,
         intermediateRules,
+        federatedMeshRules,
+        clusterRootPlacementRules,
+        clusterRootRules,
+        clusterRootKeyRules,
         clusterAccessRules,
         eastWestGatewayRules,
         secretKubeconfigRules,

@@ -114,7 +114,9 @@ export function intermediateRules(ctx: ConfigRuleContext): ConfigProblem[] {
         [next, "rootRotation.next"],
     ] as const) {
         const rv = int(root, "validityDays");
-        if (str(root, "mode") === "generate" && iv !== undefined && rv !== undefined && iv > rv) {
+        // A federated mesh generates its roots with the settings of `ca`.
+        const generated = str(root, "mode") === "generate" || (p === "ca" && str(root, "mode") === "federated");
+        if (generated && iv !== undefined && rv !== undefined && iv > rv) {
             problems.push({
                 path: "intermediate.validityDays",
                 message: `${iv} days is longer than the root's validity (${p}.validityDays ${rv}); the intermediates would outlive their root.`,

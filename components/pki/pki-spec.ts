@@ -452,3 +452,35 @@ function rootValidityProblems(
     }
     return problems;
 }
+
+/**
+ * Checks the public root of a cluster whose Istio keeps its own CA (`clusters[].ca.mode: existing`):
+ * exactly one certificate, a self-signed CA, valid now. There is no key to check: the program
+ * never holds it, it only makes the other primaries trust this root.
+ */
+export function validateExistingRoot(certPem: string, options: { now: Date; certPath: string }): ConfigProblem[] {
+    const { cert, problems } = parseRootCertificate(certPem, options.certPath);
+    if (!cert) return problems;
+    if (!cert.ca || !cert.checkIssued(cert) || !cert.verify(cert.publicKey)) {
+        return [
+            {
+                path: options.certPath,
+                message: `${oneLineName(cert.subject)} is not a self-signed CA certificate; the other primaries must trust the root itself.`,
+                fix:
+                    "Give the cluster's root: the last certificate of `kubectl -n istio-system get cm istio-ca-root-cert " +
+                    "-o jsonpath='{.data.root-cert\\.pem}'`.",
+            },
+        ];
+    }
+    const now = options.now.getTime();
+    if (now < Date.parse(cert.validFrom) || now >= Date.parse(cert.validTo)) {
+        return [
+            {
+                path: options.certPath,
+                message: `The root is not valid now (valid ${new Date(cert.validFrom).toISOString()} to ${new Date(cert.validTo).toISOString()}).`,
+                fix: "Give the root the cluster's istiod signs with today.",
+            },
+        ];
+    }
+    return [];
+}

@@ -5,10 +5,19 @@
  * The root private key stays in Pulumi state (encrypted, as a secret) and never goes into any
  * cluster; each cluster only gets its own intermediate key.
  */
+import * as fs from "node:fs";
+
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { CaConfig, ConfigValidationError, IntermediateConfig, MeshConfig, RootRotationStage } from "../config/config";
+import {
+    CaConfig,
+    ClusterConfig,
+    ConfigValidationError,
+    IntermediateConfig,
+    MeshConfig,
+    RootRotationStage,
+} from "../config/config";
 import { CACERTS_SECRET, ISTIO_NAMESPACE, resourceName } from "../plan/naming";
 import {
     cacertsData,
@@ -24,6 +33,7 @@ import {
     signingRoot,
     validateImportedRoot,
 } from "./pki-spec";
+import { federatedRootCaConfig, peerRootPems } from "./federation";
 
 export interface MeshRootCaArgs {
     /** Root CA settings (`ca` stack config): generate a root, or import the user's own. */
@@ -71,6 +81,9 @@ export class MeshRootCa extends pulumi.ComponentResource {
         this.ca = args.ca;
 
         const paths = args.configPaths ?? { ca: "ca", key: "caKeyPem" };
+        if (args.ca.mode === "federated") {
+            throw new Error("A federated mesh has no one root: each primary's root is made by createFederatedRoots.");
+        }
         if (args.ca.mode === "import") {
             const { pem, path } = importedRootCertPem(args.ca, undefined, paths.ca);
             if (args.importedKeyPem === undefined) {
@@ -309,6 +322,96 @@ export function createMeshRoots(
         .all([current.certPem, next.certPem])
         .apply(([c, n]) => rootRotationPems(c, { stage: rotation.stage, nextRootPem: n }).trustBundlePem);
     return { signing: retiring ? next : current, current, next, stage: rotation.stage, trustBundlePem };
+}
+
+/** One primary's root in a federated mesh (`ca.mode: federated`). */
+export interface FederatedRoot {
+    /** Where it comes from (`clusters[].ca.mode`). */
+    source: "generate" | "import" | "existing";
+    /** The root that signs this primary's intermediate; undefined for an `existing` CA the program leaves alone. */
+    ca?: MeshRootCa;
+    /** Root certificate PEM (public). */
+    certPem: pulumi.Output<string>;
+    /** SHA-256 fingerprint, colon-separated hex. */
+    fingerprintSha256: pulumi.Output<string>;
+    /** Expiry, ISO 8601 UTC. */
+    notAfter: pulumi.Output<string>;
+    /** The other primaries' roots this primary's istiod trusts (`meshConfig.caCertificates`), in a stable order. */
+    peerRootPems: pulumi.Output<string[]>;
+}
+
+/**
+ * The roots of a federated mesh, by primary: a generated or imported root for each primary that
+ * gets its CA from the program (named `clusters[].ca.name`, default `<cluster>-root`, and
+ * `protect`ed like the shared root), and for an `existing` CA only its public certificate. Every
+ * primary trusts every other primary's root.
+ */
+export function createFederatedRoots(
+    args: {
+        config: Pick<MeshConfig, "ca" | "intermediate" | "clusters">;
+        /** Primary → key of its imported root (`caKeyPems.<cluster>`). */
+        importedKeyPems?: Record<string, pulumi.Input<string>>;
+    },
+    opts: { parent: pulumi.Resource },
+): Record<string, FederatedRoot> {
+    const { config } = args;
+    const primaries = config.clusters.filter((c) => c.role === "primary");
+    const own: Record<string, Omit<FederatedRoot, "peerRootPems">> = {};
+    for (const cluster of primaries) {
+        own[cluster.name] = createFederatedRoot(config, cluster, args.importedKeyPems?.[cluster.name], opts);
+    }
+    const all = pulumi.all(primaries.map((c) => pulumi.all([c.name, own[c.name].certPem])));
+    return Object.fromEntries(
+        primaries.map((c) => [
+            c.name,
+            {
+                ...own[c.name],
+                peerRootPems: all.apply((roots) =>
+                    peerRootPems(
+                        c.name,
+                        roots.map(([cluster, certPem]) => ({ cluster, certPem })),
+                    ),
+                ),
+            },
+        ]),
+    );
+}
+
+function createFederatedRoot(
+    config: Pick<MeshConfig, "ca" | "intermediate" | "clusters">,
+    cluster: ClusterConfig,
+    importedKeyPem: pulumi.Input<string> | undefined,
+    opts: { parent: pulumi.Resource },
+): Omit<FederatedRoot, "peerRootPems"> {
+    const index = config.clusters.indexOf(cluster);
+    const own = cluster.ca ?? { mode: "generate" as const };
+    if (own.mode === "existing") {
+        const certPem = pulumi.output(own.rootCertPem ?? fs.readFileSync(own.rootCertFile ?? "", "utf8"));
+        const summary = certPem.apply(certificateSummary);
+        return {
+            source: "existing",
+            certPem,
+            fingerprintSha256: summary.fingerprintSha256,
+            notAfter: summary.notAfter,
+        };
+    }
+    const ca = new MeshRootCa(
+        federatedRootCaConfig(config, cluster).name,
+        {
+            ca: federatedRootCaConfig(config, cluster),
+            intermediate: config.intermediate,
+            importedKeyPem,
+            configPaths: { ca: `clusters[${index}].ca`, key: `caKeyPems.${cluster.name}` },
+        },
+        { parent: opts.parent },
+    );
+    return {
+        source: own.mode,
+        ca,
+        certPem: ca.certPem,
+        fingerprintSha256: ca.fingerprintSha256,
+        notAfter: ca.notAfter,
+    };
 }
 
 /**

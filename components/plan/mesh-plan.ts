@@ -5,6 +5,7 @@
  * about it. Rules follow Istio's multicluster install guides (see docs/models.md).
  */
 import { ClusterConfig, ClusterRole, EastWestGatewayConfig, MeshConfig } from "../config/config";
+import { clusterRootName } from "./naming";
 
 export type ControlPlaneModel = "multi-primary" | "primary-remote" | "mixed";
 export type NetworkModel = "single-network" | "multi-network";
@@ -20,6 +21,19 @@ export interface DeploymentWave {
     description: string;
     /** Clusters that act in this wave. */
     clusters: string[];
+}
+
+/** `shared`: one root signs every primary's intermediate; `federated`: every primary has its own root. */
+export type TrustModel = "shared" | "federated";
+
+/** Where a primary's root comes from, and whose roots it trusts besides its own. */
+export interface PlannedRoot {
+    /** `shared` (the mesh root of `ca`), or in a federated mesh `generate`, `import` or `existing`. */
+    source: "shared" | "generate" | "import" | "existing";
+    /** Pulumi resource name of the root (`ca.name`, or `clusters[].ca.name`). */
+    name: string;
+    /** Federated: the other primaries, whose roots this istiod trusts (sorted); empty with one shared root. */
+    trustsRootsOf: string[];
 }
 
 /** What one cluster gets. */
@@ -47,6 +61,8 @@ export interface ClusterPlan {
     remoteSecretSources: string[];
     /** Primaries that hold a remote secret for this cluster (sorted). */
     watchedBy: string[];
+    /** Primaries: their root of trust. Remotes use their primary's. */
+    root?: PlannedRoot;
     /** Config as given, for what the plan does not restate (kubeconfig, apiServer, values…). */
     config: ClusterConfig;
 }
@@ -59,6 +75,8 @@ export interface MeshNetworkEntry {
 
 export interface MeshPlan {
     meshId: string;
+    /** One root for the whole mesh, or a root per primary (`ca.mode: federated`). */
+    trustModel: TrustModel;
     controlPlaneModel: ControlPlaneModel;
     networkModel: NetworkModel;
     /** Network name → clusters on it (sorted). */
@@ -144,12 +162,14 @@ export function buildMeshPlan(config: MeshConfig): MeshPlan {
             readerTokenSecret: remoteSecretPairs.some((p) => p.source === c.name),
             remoteSecretSources: remoteSecretPairs.filter((p) => p.holder === c.name).map((p) => p.source),
             watchedBy: remoteSecretPairs.filter((p) => p.source === c.name).map((p) => p.holder),
+            root: isPrimary ? plannedRoot(config, c, primaries) : undefined,
             config: c,
         };
     });
 
     return {
         meshId: config.meshId,
+        trustModel: config.ca.mode === "federated" ? "federated" : "shared",
         controlPlaneModel,
         networkModel: multiNetwork ? "multi-network" : "single-network",
         networks,
@@ -157,6 +177,16 @@ export function buildMeshPlan(config: MeshConfig): MeshPlan {
         meshNetworks: buildMeshNetworks(plans, multiNetwork),
         remoteSecretPairs,
         waves: buildWaves(plans),
+    };
+}
+
+/** A primary's root: the mesh root, or in a federated mesh its own, trusting every other primary's. */
+function plannedRoot(config: MeshConfig, cluster: ClusterConfig, primaries: readonly ClusterConfig[]): PlannedRoot {
+    if (config.ca.mode !== "federated") return { source: "shared", name: config.ca.name, trustsRootsOf: [] };
+    return {
+        source: cluster.ca?.mode ?? "generate",
+        name: clusterRootName(cluster),
+        trustsRootsOf: primaries.filter((p) => p.name !== cluster.name).map((p) => p.name),
     };
 }
 

@@ -45,3 +45,11 @@ export function remoteSecretObjectName(source: string): string {
 export function providerResourceName(cluster: string): string {
     return `${cluster}-k8s`;
 }
+
+/**
+ * Pulumi resource name of a primary's own root in a federated mesh (`clusters[].ca.name`, default
+ * `<cluster>-root`); the stem of the root key's and certificate's names, so part of their URNs.
+ */
+export function clusterRootName(cluster: { name: string; ca?: { name?: string } }): string {
+    return cluster.ca?.name ?? `${cluster.name}-root`;
+}

@@ -209,11 +209,11 @@ describe("secrets stay secret", () => {
                 { name: "cluster2", network: "network2" },
             ]),
         );
-        assert.ok(pulumi.isSecret(mesh.rootCa.privateKeyPem));
+        assert.ok(pulumi.isSecret(mesh.rootCa!.privateKeyPem));
         assert.ok(pulumi.isSecret(mesh.members.cluster1.intermediateCa!.cacertsData));
         const rootKey = find(resources, "tls:index/privateKey:PrivateKey", "mesh-root-key");
         assert.equal(rootKey.protect, true);
-        const rootKeyPem = await new Promise<string>((resolve) => mesh.rootCa.privateKeyPem.apply(resolve));
+        const rootKeyPem = await new Promise<string>((resolve) => mesh.rootCa!.privateKeyPem.apply(resolve));
         for (const s of ofType(resources, SECRET)) {
             assert.ok(
                 !JSON.stringify(s.inputs).includes(rootKeyPem.trim().split("\n")[1]),

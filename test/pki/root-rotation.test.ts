@@ -13,7 +13,7 @@ import * as yaml from "js-yaml";
 
 import { ConfigValidationError, MeshConfig } from "../../components/config/config";
 import { validateMeshConfig } from "../../components/mesh/validate-config";
-import { istiodValues, rootRotationSettings, valueOverrideProblems } from "../../components/istio/istio-values";
+import { istiodValues, multiRootSettings, valueOverrideProblems } from "../../components/istio/istio-values";
 import { IstioMulticlusterMesh } from "../../components/mesh/mesh";
 import { meshStackOutputs } from "../../components/mesh/mesh-outputs";
 import { buildMeshPlan } from "../../components/plan/mesh-plan";
@@ -225,9 +225,9 @@ describe("trust bundle and cacerts per stage (pure)", () => {
     });
 
     test("istiod and proxy settings only while a rotation is set", () => {
-        assert.deepEqual(rootRotationSettings(steps.before), { env: {}, proxyMetadata: {} });
+        assert.deepEqual(multiRootSettings(steps.before), { env: {}, proxyMetadata: {} });
         for (const step of ["trustNext", "issueFromNext"] as const) {
-            assert.deepEqual(rootRotationSettings(steps[step]), {
+            assert.deepEqual(multiRootSettings(steps[step]), {
                 env: { ISTIO_MULTIROOT_MESH: "true" },
                 proxyMetadata: { PROXY_CONFIG_XDS_AGENT: "true" },
             });
@@ -466,8 +466,8 @@ async function runStep(config: MeshConfig): Promise<StepRun> {
     );
     return {
         resources: resourcesByUrn(resources),
-        fingerprint: await promiseOf(result.rootCa.fingerprintSha256),
-        rotation: result.rootCa.rotation ? await promiseOf(result.rootCa.rotation) : undefined,
+        fingerprint: await promiseOf(result.rootCa!.fingerprintSha256),
+        rotation: result.rootCa!.rotation ? await promiseOf(result.rootCa!.rotation) : undefined,
     };
 }
 

@@ -819,6 +819,42 @@ describe("pure helpers", () => {
     });
 });
 
+describe("federated-roots-trusted (stack)", () => {
+    /** Two primaries with roots of their own, east trusting west's root and west east's, unless told otherwise. */
+    async function federatedStack(opts: { westTrusts?: "east" | "nobody"; multiRoot?: boolean } = {}) {
+        const [east, west] = [await makePki(), await makePki()];
+        const multiRoot = opts.multiRoot ?? true;
+        const istiod = (cluster: string, peers: string[]) =>
+            release(cluster, "istiod", {
+                global: { meshID: "mesh1", multiCluster: { clusterName: cluster }, network: cluster },
+                meshConfig: {
+                    trustDomain: "cluster.local",
+                    caCertificates: peers.map((pem) => ({ pem })),
+                    ...(multiRoot ? { defaultConfig: { proxyMetadata: { PROXY_CONFIG_XDS_AGENT: "true" } } } : {}),
+                },
+                ...(multiRoot ? { env: { ISTIO_MULTIROOT_MESH: "true" } } : {}),
+            });
+        return [
+            secret("east", "cacerts", cacertsData(east, await east.intermediate("east"))),
+            secret("west", "cacerts", cacertsData(west, await west.intermediate("west"))),
+            istiod("east", [west.root.certPem]),
+            istiod("west", opts.westTrusts === "nobody" ? [] : [east.root.certPem]),
+        ];
+    }
+
+    it("passes primaries that trust each other's roots", async () => {
+        expectClean(await analyzeStack(await federatedStack(), policies), "federated-roots-trusted");
+    });
+    it("fails a primary that does not trust a peer's root", async () => {
+        const d = await analyzeStack(await federatedStack({ westTrusts: "nobody" }), policies);
+        expectViolation(d, "federated-roots-trusted", /west-istiod .* does not trust a root of the mesh/);
+    });
+    it("fails peer roots listed without the multi-root settings that deliver them", async () => {
+        const d = await analyzeStack(await federatedStack({ multiRoot: false }), policies);
+        expectViolation(d, "federated-roots-trusted", /without ISTIO_MULTIROOT_MESH and PROXY_CONFIG_XDS_AGENT/);
+    });
+});
+
 // Runs last (node:test runs top-level suites in order).
 describe("coverage", () => {
     it("every policy of the pack failed on some broken resource or stack above", () => {
