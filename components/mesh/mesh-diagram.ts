@@ -168,21 +168,10 @@ export function meshDiagram(plan: MeshPlan, config: MeshConfig, options: MeshDia
         out.push("  end");
     }
 
-    const rootId = "ca_root";
-    const rotation = config.rootRotation;
-    out.push(`  subgraph ca["CA"]`);
-    const signer = rotation?.stage === "issueFromNext" ? "ca_next" : rootId;
-    const labelSigning = primaries.length <= MAX_LABELLED_EDGES;
-    const signs = labelSigning ? "" : `<br/>signs the intermediate of each primary (${primaries.length})`;
-    const rootText = label(`root ${config.ca.name} (${config.ca.mode === "import" ? "imported" : "generated"})`);
-    out.push(`    ${rootId}(["${rootText}${signer === rootId ? signs : ""}"])`);
-    if (rotation) {
-        const nextText = label(`next root ${rotation.next.name}: ${rotation.stage}`);
-        out.push(`    ca_next(["${nextText}${signer === "ca_next" ? signs : ""}"])`);
-    }
-    out.push("  end");
-    for (const c of primaries) {
-        out.push(`  ${signer} ${labelSigning ? '-- "signs intermediate" -->' : "-->"} ${mermaidId("c", c.name)}`);
+    if (plan.trustModel === "federated") {
+        out.push(...federatedRootLines(primaries));
+    } else {
+        out.push(...sharedRootLines(config, primaries));
     }
 
     for (const c of remotes) {
@@ -203,4 +192,47 @@ export function meshDiagram(plan: MeshPlan, config: MeshConfig, options: MeshDia
         }
     }
     return `${out.join("\n")}\n`;
+}
+
+/** One shared root (and the next one during a rotation) signing every primary's intermediate. */
+function sharedRootLines(config: MeshConfig, primaries: readonly ClusterPlan[]): string[] {
+    const lines: string[] = [];
+    const rootId = "ca_root";
+    const rotation = config.rootRotation;
+    lines.push(`  subgraph ca["CA"]`);
+    const signer = rotation?.stage === "issueFromNext" ? "ca_next" : rootId;
+    const labelSigning = primaries.length <= MAX_LABELLED_EDGES;
+    const signs = labelSigning ? "" : `<br/>signs the intermediate of each primary (${primaries.length})`;
+    const rootText = label(`root ${config.ca.name} (${config.ca.mode === "import" ? "imported" : "generated"})`);
+    lines.push(`    ${rootId}(["${rootText}${signer === rootId ? signs : ""}"])`);
+    if (rotation) {
+        const nextText = label(`next root ${rotation.next.name}: ${rotation.stage}`);
+        lines.push(`    ca_next(["${nextText}${signer === "ca_next" ? signs : ""}"])`);
+    }
+    lines.push("  end");
+    for (const c of primaries) {
+        lines.push(`  ${signer} ${labelSigning ? '-- "signs intermediate" -->' : "-->"} ${mermaidId("c", c.name)}`);
+    }
+    return lines;
+}
+
+/** A federated mesh: each primary's own root signs its intermediate; the primaries trust every root. */
+function federatedRootLines(primaries: readonly ClusterPlan[]): string[] {
+    const lines = [`  subgraph ca["CA: a root per primary, each trusted by every primary"]`];
+    for (const c of primaries) {
+        const source =
+            c.root?.source === "existing"
+                ? "existing CA, left alone"
+                : c.root?.source === "import"
+                  ? "imported"
+                  : "generated";
+        lines.push(`    ${mermaidId("root", c.name)}(["${label(`root ${c.root?.name ?? c.name} (${source})`)}"])`);
+    }
+    lines.push("  end");
+    const labelled = primaries.length <= MAX_LABELLED_EDGES;
+    for (const c of primaries) {
+        const verb = c.root?.source === "existing" ? "signs workloads" : "signs intermediate";
+        lines.push(`  ${mermaidId("root", c.name)} ${labelled ? `-- "${verb}" -->` : "-->"} ${mermaidId("c", c.name)}`);
+    }
+    return lines;
 }

@@ -42,7 +42,7 @@ export function countPlanResources(
         const counts = {
             provider: 1,
             namespace: 1,
-            cacerts: c.runsIstiod ? 1 : 0,
+            cacerts: c.runsIstiod && c.root?.source !== "existing" ? 1 : 0,
             helmReleases: 2 + (c.eastWestGateway ? 1 : 0),
             istioConfigObjects: (c.crossNetworkGateway ? 1 : 0) + (c.exposeIstiod ? 2 : 0),
             readerToken: c.readerTokenSecret ? 1 : 0,
@@ -54,10 +54,47 @@ export function countPlanResources(
         const total = Object.values(counts).reduce((a, b) => a + b, 0);
         return { cluster: c.name, ...counts, total };
     });
-    const root = config.ca.mode === "generate" ? 2 : 0;
-    const intermediates = 3 * plan.clusters.filter((c) => c.runsIstiod).length;
+    const primaries = plan.clusters.filter((c) => c.runsIstiod);
+    // A federated mesh generates a root per primary that asks for one; an existing CA gets nothing.
+    const root =
+        plan.trustModel === "federated"
+            ? 2 * primaries.filter((c) => c.root?.source === "generate").length
+            : config.ca.mode === "generate"
+              ? 2
+              : 0;
+    const intermediates = 3 * primaries.filter((c) => c.root?.source !== "existing").length;
     const pki = { root, intermediates, total: root + intermediates };
     return { clusters, pki, total: pki.total + clusters.reduce((a, c) => a + c.total, 0) };
+}
+
+/** The `Root CA:` line: how the root is made, or that every primary has its own. */
+function rootCaSummary(config: MeshConfig): string {
+    const key = config.ca.keyAlgorithm === "RSA" ? `RSA ${config.ca.rsaBits}` : `ECDSA ${config.ca.ecdsaCurve}`;
+    if (config.ca.mode === "federated")
+        return `federated, a root per primary (generated ones ${key}, ${config.ca.validityDays} days)`;
+    return config.ca.mode === "generate" ? `generated (${key}, ${config.ca.validityDays} days)` : "imported";
+}
+
+const ROOT_SOURCE_TEXT = {
+    shared: "shared",
+    generate: "generated",
+    import: "imported",
+    existing: "existing CA, left alone",
+};
+
+/** In a federated mesh: which root each primary uses and whose roots it trusts. */
+export function federatedTrustLines(plan: MeshPlan): string[] {
+    if (plan.trustModel !== "federated") return [];
+    return plan.clusters.flatMap((c) =>
+        c.root
+            ? [
+                  `  ${c.name}: root ${c.root.name} (${ROOT_SOURCE_TEXT[c.root.source]}); trusts ` +
+                      (c.root.trustsRootsOf.length
+                          ? `the roots of ${c.root.trustsRootsOf.join(", ")}`
+                          : "no other root"),
+              ]
+            : [],
+    );
 }
 
 /** How the east-west gateway of a cluster is exposed, in one line (`-` when it has none). */
@@ -135,7 +172,8 @@ export function formatPlanReport(plan: MeshPlan, config: MeshConfig, options: Re
         `Model:        ${plan.controlPlaneModel}, ${plan.networkModel} (${plan.clusters.length} cluster${plan.clusters.length === 1 ? "" : "s"}, ${networkCount} network${networkCount === 1 ? "" : "s"})`,
         `Mesh:         meshId ${config.meshId}, trust domain ${config.trustDomain}`,
         `Istio:        ${config.istioVersion} from ${config.chartRepository}${config.revision ? `, revision ${config.revision}` : ""}`,
-        `Root CA:      ${config.ca.mode === "generate" ? `generated (${config.ca.keyAlgorithm === "RSA" ? `RSA ${config.ca.rsaBits}` : `ECDSA ${config.ca.ecdsaCurve}`}, ${config.ca.validityDays} days)` : "imported"}; intermediates ${config.intermediate.validityDays} days`,
+        `Root CA:      ${rootCaSummary(config)}; intermediates ${config.intermediate.validityDays} days`,
+        ...federatedTrustLines(plan),
         "",
         table(
             ["CLUSTER", "ROLE", "NETWORK", "CONTROL PLANE", "EAST-WEST GATEWAY", "REMOTE SECRETS HELD"],

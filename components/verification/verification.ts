@@ -355,6 +355,33 @@ export interface ClusterTroubleshooting {
     rootFingerprint: string[];
     /** Network labels of istio-system, the east-west gateway and the client pods. */
     networkLabels: string[];
+    /**
+     * Federated mesh: the subjects of the roots this cluster's istiod trusts besides its own
+     * (`meshConfig.caCertificates`), and of every root the client's proxy trusts; the proxy must
+     * list every primary's root.
+     */
+    trustedRoots?: string[];
+}
+
+/** The commands that list, by subject, the roots istiod adds and the roots a proxy holds. */
+function trustedRootCommands(
+    plan: MeshPlan,
+    c: ClusterPlan,
+    contexts: Record<string, string | undefined>,
+    curlPod: string,
+    ns: string,
+): string[] {
+    const subjects = "openssl crl2pkcs7 -nocrl -certfile /dev/stdin | openssl pkcs7 -print_certs -noout | grep subject";
+    const primaries = plan.clusters.filter((p) => p.runsIstiod).map((p) => p.name);
+    const peers = primaries.filter((p) => p !== c.controlPlane);
+    return [
+        `kubectl ${contextFlag(c.controlPlane, contexts)} -n ${ISTIO_NAMESPACE} get configmap istio -o jsonpath='{.data.mesh}' | ` +
+            `sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/s/^ *//p' | ${subjects}  ` +
+            `# istiod of ${c.controlPlane} adds the roots of ${peers.join(", ") || "no other primary"}`,
+        `istioctl proxy-config secret "$(${curlPod})" -n ${ns} ${contextFlag(c.name, contexts)} -o json | ` +
+            `jq -r '.dynamicActiveSecrets[] | select(.name=="ROOTCA") | .secret.validationContext.trustedCa.inlineBytes' | ` +
+            `base64 -d | ${subjects}  # expect the root of each of ${primaries.join(", ")}`,
+    ];
 }
 
 function expectedEndpointsOf(plan: MeshPlan, cluster: ClusterPlan): string {
@@ -423,8 +450,11 @@ export function troubleshootingCommands(
             request:
                 `for i in $(seq 10); do kubectl ${ctx} -n ${ns} exec deploy/${CLIENT} -c ${CLIENT} -- ` +
                 `curl -sS ${helloworldUrl(ns)}; done`,
-            rootFingerprint: c.runsIstiod ? [cacerts, workloadRoot] : [workloadRoot],
+            rootFingerprint: c.runsIstiod && c.root?.source !== "existing" ? [cacerts, workloadRoot] : [workloadRoot],
             networkLabels,
+            ...(plan.trustModel === "federated"
+                ? { trustedRoots: trustedRootCommands(plan, c, contexts, curlPod, ns) }
+                : {}),
         };
     }
     return result;

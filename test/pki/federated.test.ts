@@ -16,7 +16,11 @@ import { buildMeshPlan } from "../../components/plan/mesh-plan";
 import { peerRootPems, federatedRootCaConfig } from "../../components/pki/federation";
 import { certificateSummary, validateExistingRoot } from "../../components/pki/pki-spec";
 import { istiodValues, valueOverrideProblems } from "../../components/istio/istio-values";
+import { countPlanResources, federatedTrustLines, formatPlanReport } from "../../components/mesh/plan-report";
+import { meshDiagram } from "../../components/mesh/mesh-diagram";
 import { policies } from "../../policies/rules";
+import { parseMermaid } from "../mermaid";
+import { troubleshootingCommands } from "../../components/verification/verification";
 import { promiseOf, RecordedResource, runUnderMocks } from "../harness";
 import { openssl, scratchDir, selfSignedByOpenssl } from "../openssl";
 import { ClusterEntry, meshArgsOf, meshOf, meshResources, planDiff, resourcesByUrn } from "../plan-diff";
@@ -427,5 +431,43 @@ describe("the plan", () => {
         const config = federated(withoutImport());
         const plan = buildMeshPlan(config);
         assert.throws(() => istiodValues(plan.clusters[0], plan, config), /peer roots/);
+    });
+});
+
+describe("npm run plan and the diagram show each primary's root", () => {
+    test("the plan report names each primary's root and whose roots it trusts; counts no PKI for an existing CA", () => {
+        const config = federated();
+        const plan = buildMeshPlan(config);
+        assert.deepEqual(federatedTrustLines(plan), [
+            "  a: root a-root (generated); trusts the roots of b, c",
+            "  b: root b-root (imported); trusts the roots of a, c",
+            "  c: root c-root (existing CA, left alone); trusts the roots of a, b",
+        ]);
+        assert.match(formatPlanReport(plan, config), /Root CA: +federated, a root per primary/);
+        const counts = countPlanResources(plan, config);
+        assert.deepEqual(counts.pki, { root: 2, intermediates: 6, total: 8 });
+        assert.equal(counts.clusters.find((c) => c.cluster === "c")!.cacerts, 0);
+        assert.deepEqual(federatedTrustLines(buildMeshPlan(meshOf([{ name: "x" }]))), []);
+    });
+    test("the diagram draws a root per primary, and Mermaid parses it", async () => {
+        const config = federated();
+        const text = meshDiagram(buildMeshPlan(config), config);
+        for (const c of ["a", "b", "c"]) assert.match(text, new RegExp(`root_${c}\\(\\["root ${c}-root`));
+        assert.match(text, /root_c -- "signs workloads" --> c_c/);
+        assert.doesNotMatch(text, /ca_root/);
+        await parseMermaid(text);
+    });
+});
+
+describe("troubleshooting compares each cluster's trusted roots with its peers' roots", () => {
+    test("federated: istiod's added roots and the proxy's roots, by subject; none with one root", () => {
+        const config = federated();
+        const commands = troubleshootingCommands(buildMeshPlan(config), config, { a: "ctx-a", r: "ctx-r" });
+        const [istiod, proxy] = commands.r.trustedRoots!;
+        assert.match(istiod, /--context='ctx-a' .*configmap istio .*adds the roots of b, c/);
+        assert.match(proxy, /proxy-config secret .*--context='ctx-r' .*ROOTCA.*expect the root of each of a, b, c/);
+        assert.equal(commands.c.rootFingerprint.length, 1); // an existing CA: no cacerts of the program's
+        const shared = meshOf([{ name: "x" }]);
+        assert.equal(troubleshootingCommands(buildMeshPlan(shared), shared, {}).x.trustedRoots, undefined);
     });
 });
