@@ -518,6 +518,9 @@ function toMeshConfig(d: Obj): MeshConfig {
             }),
             values: c.values as ClusterConfig["values"],
             adopt: c.adopt as boolean,
+            revisions: c.revisions as string[] | undefined,
+            defaultRevision: c.defaultRevision as string | undefined,
+            revisionTags: c.revisionTags as Record<string, string> | undefined,
         });
     });
     return omitUndefined<MeshConfig>({
@@ -552,6 +555,9 @@ function toMeshConfig(d: Obj): MeshConfig {
         values: d.values as MeshConfig["values"],
         meshConfig: d.meshConfig as MeshConfig["meshConfig"],
         revision: (d.revision as string) || undefined,
+        revisions: d.revisions as MeshConfig["revisions"],
+        revisionTags: d.revisionTags as MeshConfig["revisionTags"],
+        defaultRevision: d.defaultRevision as string | undefined,
     });
 }
 

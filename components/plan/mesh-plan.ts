@@ -5,6 +5,7 @@
  * about it. Rules follow Istio's multicluster install guides (see docs/models.md).
  */
 import { ClusterConfig, ClusterRole, EastWestGatewayConfig, MeshConfig } from "../config/config";
+import { ClusterRevisions, clusterRevisions } from "./revision-plan";
 
 export type ControlPlaneModel = "multi-primary" | "primary-remote" | "mixed";
 export type NetworkModel = "single-network" | "multi-network";
@@ -49,6 +50,8 @@ export interface ClusterPlan {
     watchedBy: string[];
     /** Config as given, for what the plan does not restate (kubeconfig, apiServer, values…). */
     config: ClusterConfig;
+    /** With `revisions` in config: the revisions this cluster runs, its tags and default; else absent. */
+    revisions?: ClusterRevisions;
 }
 
 /** One `networks.<name>` entry of `global.meshNetworks`. */
@@ -145,6 +148,7 @@ export function buildMeshPlan(config: MeshConfig): MeshPlan {
             remoteSecretSources: remoteSecretPairs.filter((p) => p.holder === c.name).map((p) => p.source),
             watchedBy: remoteSecretPairs.filter((p) => p.source === c.name).map((p) => p.holder),
             config: c,
+            ...(config.revisions ? { revisions: clusterRevisions(config, c) } : {}),
         };
     });
 
