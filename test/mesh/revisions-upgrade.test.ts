@@ -130,7 +130,7 @@ describe("the three upgrade steps (docs/operations.md)", () => {
             "cluster2-istiod-1-30-3",
             "cluster3-istiod-1-30-3",
         ]);
-        // base is not taken back: its version stays the newest a revision ever needed only while listed.
+        // istio-base follows the newest listed revision, so removing the canary takes its version back too.
         assert.deepEqual(Object.keys(back1.changed).sort(), [
             "cluster1-istio-base",
             "cluster2-istio-base",
