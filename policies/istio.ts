@@ -18,7 +18,7 @@ import {
     toStackNodes,
     where,
 } from "./graph";
-import { UNKNOWN, Unknown, isUnknown } from "./inspect";
+import { UNKNOWN, Unknown, at, isUnknown } from "./inspect";
 // ---------------------------------------------------------------------------------------------
 // 5. istiod releases agree
 // ---------------------------------------------------------------------------------------------
@@ -73,7 +73,15 @@ export const istiodConsistent: StackValidationPolicy = {
             }
         }
         if (new Set(versions.map((v) => v.value)).size > 1) {
-            report(`Istio charts use different versions: ${listed(versions)}.`);
+            // Revisions side by side run different versions on purpose; then only their skew is bounded.
+            const spread = revisionedMesh(graph) ? minorSpread(versions.map((v) => v.value)) : undefined;
+            if (spread === undefined) report(`Istio charts use different versions: ${listed(versions)}.`);
+            else if (spread > MAX_REVISION_MINOR_SKEW) {
+                report(
+                    `Istio charts span ${spread} minor versions (${listed(versions)}); revisions side by side are ` +
+                        `supported at most ${MAX_REVISION_MINOR_SKEW} minor versions apart.`,
+                );
+            }
         }
 
         const meshIds: { cluster: string; value: string }[] = [];
@@ -114,7 +122,7 @@ export const istiodConsistent: StackValidationPolicy = {
             report(`istiod releases use different meshConfig.trustDomain values: ${listed(trustDomains)}.`);
         }
         for (const [name, releases] of names) {
-            if (releases.length > 1) {
+            if (releases.length > 1 && !distinctRevisionsInOneCluster(releases)) {
                 report(
                     `global.multiCluster.clusterName ${name} is used by ${releases.length} istiod releases ` +
                         `(${releases.map((r) => `${r.node.name} in ${where(r.node)}`).join("; ")}).`,
@@ -123,6 +131,119 @@ export const istiodConsistent: StackValidationPolicy = {
         }
     },
 };
+
+// ---------------------------------------------------------------------------------------------
+// 5b. Revisions side by side
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Revisions may be at most two minor versions apart: Istio's canary upgrade guide (istio.io
+ * docs/setup/upgrade/canary) supports revision-based upgrades across two minor versions.
+ */
+export const MAX_REVISION_MINOR_SKEW = 2;
+
+/** The istiod chart's `revision` (or `pilot.revision`); "" for the unnamed revision. */
+export function revisionOf(values: Record<string, unknown> | Unknown): string | Unknown {
+    if (isUnknown(values)) return UNKNOWN;
+    for (const v of [at(values, "revision"), at(values, "pilot", "revision")]) {
+        if (isUnknown(v)) return UNKNOWN;
+        if (typeof v === "string" && v !== "") return v;
+    }
+    return "";
+}
+
+/** The tags whose webhooks a release renders: its `revisionTags`, and `default` for the unnamed revision. */
+export function tagsOf(values: Record<string, unknown> | Unknown): string[] | Unknown {
+    const revision = revisionOf(values);
+    if (isUnknown(values) || isUnknown(revision)) return UNKNOWN;
+    const raw = at(values, "revisionTags") ?? at(values, "pilot", "revisionTags");
+    if (isUnknown(raw)) return UNKNOWN;
+    const tags = Array.isArray(raw) ? raw.filter((t): t is string => typeof t === "string") : [];
+    return revision === "" ? ["default", ...tags] : tags;
+}
+
+function revisionedMesh(graph: MeshGraph): boolean {
+    return graph.istiods.some((i) => {
+        const r = revisionOf(i.release.values);
+        return typeof r === "string" && r !== "";
+    });
+}
+
+/** Minor versions between the oldest and the newest (undefined across majors: never allowed). */
+function minorSpread(versions: string[]): number | undefined {
+    const parsed = versions.map((v) => v.split(".").map(Number));
+    if (new Set(parsed.map((p) => p[0])).size > 1) return Number.POSITIVE_INFINITY;
+    const minors = parsed.map((p) => p[1]);
+    return Math.max(...minors) - Math.min(...minors);
+}
+
+/** Several istiods of one cluster name are fine when they are different revisions in one cluster. */
+function distinctRevisionsInOneCluster(releases: IstiodRelease[]): boolean {
+    const providers = new Set(releases.map((r) => r.node.providerUrn ?? r.node.urn));
+    const revisions = releases.map((r) => revisionOf(r.release.values));
+    return providers.size === 1 && !revisions.some(isUnknown) && new Set(revisions).size === releases.length;
+}
+
+export const revisionsPerCluster: StackValidationPolicy = {
+    name: "istio-revisions",
+    description:
+        "Per cluster one istiod release per revision, every revision tag (and the default injector) rendered by " +
+        "exactly one release, and istio-base at least as new as every istiod beside it (its CRDs only move forward).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    remediationSteps:
+        "Configure revisions, revisionTags and defaultRevision in the stack config instead of setting revision or " +
+        "revisionTags through values; the program gives each tag to one release and base the newest version.",
+    validateStack: (args, report) => {
+        const graph = buildMeshGraph(toStackNodes(args.resources));
+        const byProvider = new Map<string, IstiodRelease[]>();
+        for (const i of graph.istiods) {
+            const key = i.node.providerUrn ?? i.node.urn;
+            byProvider.set(key, [...(byProvider.get(key) ?? []), i]);
+        }
+        for (const [provider, istiods] of byProvider) {
+            const label = where(istiods[0].node);
+            const owners = new Map<string, string[]>();
+            const revisions = new Map<string, string[]>();
+            for (const i of istiods) {
+                const revision = revisionOf(i.release.values);
+                const tags = tagsOf(i.release.values);
+                if (!isUnknown(revision)) revisions.set(revision, [...(revisions.get(revision) ?? []), i.node.name]);
+                if (!isUnknown(tags)) for (const t of tags) owners.set(t, [...(owners.get(t) ?? []), i.node.name]);
+            }
+            for (const [revision, names] of revisions) {
+                if (names.length > 1 && revisionedMesh(graph)) {
+                    report(
+                        `${label} has ${names.length} istiod releases of revision "${revision || "default"}" (${names.join(", ")}).`,
+                    );
+                }
+            }
+            for (const [tag, names] of owners) {
+                if (names.length > 1) report(`revision tag ${tag} in ${label} is rendered by ${names.join(" and ")}.`);
+            }
+            baseVersionProblems(graph, provider, istiods, label).forEach((m) => report(m));
+        }
+    },
+};
+
+/** istio-base must not be older than an istiod of the same cluster. */
+function baseVersionProblems(graph: MeshGraph, provider: string, istiods: IstiodRelease[], label: string): string[] {
+    const base = graph.releases.find(
+        (r) => r.release.chart === "base" && (r.node.providerUrn ?? r.node.urn) === provider,
+    );
+    const baseVersion = base?.release.version;
+    if (typeof baseVersion !== "string" || !isPinnedVersion(baseVersion)) return [];
+    const older = (a: string, b: string) => {
+        const [x, y] = [a, b].map((v) => v.replace(/^v/, "").split(/[.-]/).slice(0, 3).map(Number));
+        return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    };
+    return istiods.flatMap((i) => {
+        const v = i.release.version;
+        return typeof v === "string" && isPinnedVersion(v) && older(baseVersion, v) < 0
+            ? [`istio-base ${baseVersion} in ${label} is older than istiod release ${i.node.name} (${v}).`]
+            : [];
+    });
+}
 
 // ---------------------------------------------------------------------------------------------
 // 9. Mesh topology

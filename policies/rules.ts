@@ -12,7 +12,7 @@
  */
 import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { verificationEnabled, nodePortInProduction } from "./advisories";
-import { istiodConsistent, multiNetworkGateways, remotesHaveServingPrimary } from "./istio";
+import { istiodConsistent, multiNetworkGateways, remotesHaveServingPrimary, revisionsPerCluster } from "./istio";
 import {
     allowedUses,
     cacertsKeys,
@@ -59,6 +59,7 @@ export const policies: Policies = [
     verificationEnabled,
     multiNetworkGateways,
     remotesHaveServingPrimary,
+    revisionsPerCluster,
 ];
 
 /** The pack's default enforcement level (each policy sets its own; advisories are marked). */

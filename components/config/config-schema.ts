@@ -182,6 +182,16 @@ const clusterSchema: ConfigSchema = {
             default: false,
             description: "Take over an existing `istio-system` namespace instead of failing.",
         },
+        revisions: {
+            type: "array",
+            items: { type: "string" },
+            description: "Names of the mesh-wide `revisions` this cluster runs (staging); default: all of them.",
+        },
+        defaultRevision: {
+            type: "string",
+            description: "This cluster's default revision (staging); default: the mesh-wide `defaultRevision`.",
+        },
+        revisionTags: stringMap("Tag → revision entries of this cluster, merged over the mesh-wide `revisionTags`."),
     },
 };
 
@@ -342,6 +352,24 @@ export const MESH_CONFIG_SCHEMA: ConfigSchema = {
         values: { ...chartValues("every cluster"), default: {} },
         meshConfig: { ...freeForm("Extra `meshConfig` merged into istiod's values."), default: {} },
         revision: { type: "string", default: "", description: "Istio revision; empty for the default revision." },
+        revisions: {
+            type: "array",
+            description: "Control-plane revisions side by side (canary upgrades); absent: one unnamed istiod.",
+            items: {
+                type: "object",
+                additionalProperties: false,
+                required: ["name", "version"],
+                properties: {
+                    name: { type: "string", description: "Revision name, a DNS-1123 label such as `1-30-3`." },
+                    version: { type: "string", description: "Chart version of this revision's istiod." },
+                },
+            },
+        },
+        revisionTags: stringMap("Revision tag → revision name (e.g. `prod-stable: 1-29-2`)."),
+        defaultRevision: {
+            type: "string",
+            description: "Revision behind the `default` tag, the default injector and the east-west gateways.",
+        },
     },
 };
 

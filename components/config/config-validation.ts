@@ -531,6 +531,9 @@ function toMeshConfig(d: Obj): MeshConfig {
             values: c.values as ClusterConfig["values"],
             adopt: c.adopt as boolean,
             ca: isObj(c.ca) ? toClusterCaConfig(c.ca) : undefined,
+            revisions: c.revisions as string[] | undefined,
+            defaultRevision: c.defaultRevision as string | undefined,
+            revisionTags: c.revisionTags as Record<string, string> | undefined,
         });
     });
     return omitUndefined<MeshConfig>({
@@ -565,6 +568,9 @@ function toMeshConfig(d: Obj): MeshConfig {
         values: d.values as MeshConfig["values"],
         meshConfig: d.meshConfig as MeshConfig["meshConfig"],
         revision: (d.revision as string) || undefined,
+        revisions: d.revisions as MeshConfig["revisions"],
+        revisionTags: d.revisionTags as MeshConfig["revisionTags"],
+        defaultRevision: d.defaultRevision as string | undefined,
     });
 }
 

@@ -88,6 +88,23 @@ export interface ClusterConfig {
     adopt: boolean;
     /** Federated mode (`ca.mode: federated`), primaries only: where this primary's root comes from. */
     ca?: ClusterCaConfig;
+    /**
+     * Staging: the names of the mesh-wide `revisions` this cluster runs (a remote: a subset of its
+     * primary's). Default: every revision.
+     */
+    revisions?: string[];
+    /** Staging: this cluster's default revision. Default: the mesh-wide `defaultRevision`. */
+    defaultRevision?: string;
+    /** Staging: tag → revision entries merged over the mesh-wide `revisionTags`. */
+    revisionTags?: Record<string, string>;
+}
+
+/** One control-plane revision (`revisions[]`): an istiod release `istiod-<name>` per primary. */
+export interface RevisionConfig {
+    /** DNS-1123 label, e.g. `1-30-3`; the istiod chart's `revision`. */
+    name: string;
+    /** Chart version of this revision's istiod (and remote-profile) releases. */
+    version: string;
 }
 
 /**
@@ -236,6 +253,12 @@ export interface MeshConfig {
     meshConfig?: Record<string, unknown>;
     /** Istio revision for canary upgrades; empty for the default revision. */
     revision?: string;
+    /** Revisions side by side (canary upgrades); undefined: one unnamed istiod as before. */
+    revisions?: RevisionConfig[];
+    /** Revision tag → revision name. */
+    revisionTags?: Record<string, string>;
+    /** The revision behind the `default` tag and the east-west gateways (required with `revisions`). */
+    defaultRevision?: string;
 }
 
 /** One problem found in the stack configuration. */

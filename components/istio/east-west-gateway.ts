@@ -85,7 +85,13 @@ export class EastWestGateway extends pulumi.ComponentResource {
 
         this.release = new k8s.helm.v3.Release(
             resourceName(cluster.name, RELEASE_EAST_WEST_GATEWAY),
-            releaseArgs(config, "gateway", RELEASE_EAST_WEST_GATEWAY, eastWestGatewayValues(cluster, plan, config)),
+            releaseArgs(
+                config,
+                "gateway",
+                RELEASE_EAST_WEST_GATEWAY,
+                eastWestGatewayValues(cluster, plan, config),
+                defaultRevisionVersion(cluster),
+            ),
             { ...child, dependsOn: [controlPlane.istiod, ...(args.dependsOn ?? [])] },
         );
 
@@ -129,4 +135,10 @@ export class EastWestGateway extends pulumi.ComponentResource {
             port: this.port,
         });
     }
+}
+
+/** With revisions, the gateway chart runs at the version of the revision that injects its pods. */
+export function defaultRevisionVersion(cluster: ClusterPlan): string | undefined {
+    const r = cluster.revisions;
+    return r?.revisions.find((x) => x.name === r.defaultRevision)?.version;
 }

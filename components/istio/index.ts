@@ -9,3 +9,4 @@ export * from "./istio-control-plane";
 export * from "./east-west-gateway";
 export * from "./istio-outputs";
 export * from "./config-rules";
+export * from "./revision-config-rules";

@@ -6,7 +6,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshConfig } from "../config/config";
 import { namespaceMetadata } from "./istio-manifests";
-import { baseValues, chartSource, ChartKey, HelmValues, istiodValues, remotePilotAddressFor } from "./istio-values";
+import {
+    baseValues,
+    chartSource,
+    ChartKey,
+    HelmValues,
+    istiodValues,
+    remotePilotAddressFor,
+    revisionIstiodValues,
+} from "./istio-values";
 import { ClusterPlan, MeshPlan } from "../plan/mesh-plan";
 import { newCacertsSecret } from "../pki/pki";
 import { ISTIO_NAMESPACE, RELEASE_BASE, RELEASE_ISTIOD, resourceName } from "../plan/naming";
@@ -45,10 +53,16 @@ export interface IstioControlPlaneArgs {
 }
 
 /** The `helm.v3.Release` inputs shared by every Istio release of the program. */
-export function releaseArgs(config: MeshConfig, chart: ChartKey, name: string, values: pulumi.Input<HelmValues>) {
+export function releaseArgs(
+    config: MeshConfig,
+    chart: ChartKey,
+    name: string,
+    values: pulumi.Input<HelmValues>,
+    version?: string,
+) {
     return {
         name,
-        ...chartSource(config, chart),
+        ...chartSource(config, chart, version),
         namespace: ISTIO_NAMESPACE,
         // Roll back a failed upgrade (or remove a failed install) instead of leaving a half-applied chart.
         atomic: true,
@@ -61,8 +75,13 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     public readonly namespace: k8s.core.v1.Namespace | k8s.core.v1.NamespacePatch;
     /** The `istio-base` release (CRDs, reader ServiceAccount, default validator). */
     public readonly base: k8s.helm.v3.Release;
-    /** The `istiod` release (control plane, or the remote profile's webhooks and Service). */
+    /**
+     * The `istiod` release (control plane, or the remote profile's webhooks and Service); with
+     * `revisions`, the default revision's `istiod-<name>` release.
+     */
     public readonly istiod: k8s.helm.v3.Release;
+    /** With `revisions`: every revision's `istiod-<name>` release, by revision name; else empty. */
+    public readonly istiods: Record<string, k8s.helm.v3.Release>;
     /** The `cacerts` Secret (primaries only). */
     public readonly cacertsSecret?: k8s.core.v1.Secret;
 
@@ -101,38 +120,87 @@ export class IstioControlPlane extends pulumi.ComponentResource {
             });
         }
 
+        // With revisions, base runs at the newest revision's version: its CRDs only ever move forward.
         this.base = new k8s.helm.v3.Release(
             resourceName(cluster.name, RELEASE_BASE),
-            releaseArgs(config, "base", RELEASE_BASE, baseValues(cluster, config)),
+            releaseArgs(config, "base", RELEASE_BASE, baseValues(cluster, config), cluster.revisions?.baseVersion),
             { ...child, dependsOn: [this.namespace] },
         );
 
-        const values: pulumi.Input<HelmValues> =
-            cluster.role === "primary"
-                ? args.peerRootPems === undefined
-                    ? istiodValues(cluster, plan, config)
-                    : pulumi
-                          .output(args.peerRootPems)
-                          .apply((peers) => istiodValues(cluster, plan, config, undefined, peers))
-                : pulumi
-                      .output(args.remotePilotAddress!)
-                      .apply((address) =>
-                          istiodValues(cluster, plan, config, remotePilotAddressFor(address, cluster.controlPlane)),
-                      );
         const after: pulumi.Input<pulumi.Resource>[] = [this.namespace, this.base];
         if (this.cacertsSecret) after.push(this.cacertsSecret);
         // istiod mounts cacerts only at start: created before it, istiod never self-signs a root.
-        this.istiod = new k8s.helm.v3.Release(
-            resourceName(cluster.name, RELEASE_ISTIOD),
-            releaseArgs(config, "istiod", RELEASE_ISTIOD, values),
-            { ...child, dependsOn: [...after, ...(args.dependsOn ?? [])] },
-        );
+        const istiodOpts = { ...child, dependsOn: [...after, ...(args.dependsOn ?? [])] };
+        if (cluster.revisions) {
+            this.istiods = revisionReleases(args, istiodOpts);
+            this.istiod = this.istiods[cluster.revisions.defaultRevision];
+        } else {
+            this.istiods = {};
+            const values = istiodValuesInput(args, (address, peers) =>
+                istiodValues(cluster, plan, config, address, peers),
+            );
+            this.istiod = new k8s.helm.v3.Release(
+                resourceName(cluster.name, RELEASE_ISTIOD),
+                releaseArgs(config, "istiod", RELEASE_ISTIOD, values),
+                istiodOpts,
+            );
+        }
 
         this.registerOutputs({
             namespace: this.namespace,
             base: this.base,
             istiod: this.istiod,
+            istiods: this.istiods,
             cacertsSecret: this.cacertsSecret,
         });
     }
+}
+
+/**
+ * An istiod release's values: computed at once on a primary (in a federated mesh once the peer
+ * roots are known); on a remote once the serving primary's gateway address is known (it becomes
+ * `global.remotePilotAddress`).
+ */
+function istiodValuesInput(
+    args: IstioControlPlaneArgs,
+    values: (remotePilotAddress?: string, peerRootPems?: string[]) => HelmValues,
+): pulumi.Input<HelmValues> {
+    const { cluster } = args;
+    if (cluster.role === "primary") {
+        // A federated primary's values wait for its peers' roots (generated roots are outputs).
+        return args.peerRootPems === undefined
+            ? values()
+            : pulumi.output(args.peerRootPems).apply((peers) => values(undefined, peers));
+    }
+    return pulumi
+        .output(args.remotePilotAddress!)
+        .apply((address) => values(remotePilotAddressFor(address, cluster.controlPlane)));
+}
+
+/**
+ * One `istiod-<name>` release per revision of the cluster, at the revision's chart version.
+ * A tag's webhook belongs to one Helm release at a time: the release taking the default tag (and
+ * the tags moving with it) is updated only after every other revision's release has let go of
+ * them, in a move and in its rollback alike.
+ */
+function revisionReleases(
+    args: IstioControlPlaneArgs,
+    opts: pulumi.CustomResourceOptions & { dependsOn: pulumi.Input<pulumi.Resource>[] },
+): Record<string, k8s.helm.v3.Release> {
+    const { cluster, plan, config } = args;
+    const releases: Record<string, k8s.helm.v3.Release> = {};
+    const ordered = [...cluster.revisions!.revisions].sort((a, b) => Number(a.isDefault) - Number(b.isDefault));
+    for (const revision of ordered) {
+        const release = `${RELEASE_ISTIOD}-${revision.name}`;
+        const values = istiodValuesInput(args, (address, peers) =>
+            revisionIstiodValues(cluster, plan, config, revision, address, peers),
+        );
+        const others = revision.isDefault ? Object.values(releases) : [];
+        releases[revision.name] = new k8s.helm.v3.Release(
+            resourceName(cluster.name, release),
+            releaseArgs(config, "istiod", release, values, revision.version),
+            { ...opts, dependsOn: [...opts.dependsOn, ...others] },
+        );
+    }
+    return releases;
 }

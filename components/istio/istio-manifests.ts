@@ -116,6 +116,11 @@ export function istiodVirtualService(config: Pick<MeshConfig, "revision">): Isti
 export function exposureObjects(cluster: ClusterPlan, config: Pick<MeshConfig, "revision">): IstioObject[] {
     const objects: IstioObject[] = [];
     if (cluster.crossNetworkGateway) objects.push(crossNetworkGateway());
-    if (cluster.exposeIstiod) objects.push(istiodGateway(), istiodVirtualService(config));
+    if (cluster.exposeIstiod && cluster.revisions) {
+        // One istiod-gateway; per revision an istiod-vs-<name> routing SNI istiod-<name>.istio-system.svc
+        // (samples/multicluster/expose-istiod-rev.yaml.tmpl), so each remote reaches its revision's istiod.
+        objects.push(istiodGateway());
+        for (const r of cluster.revisions.revisions) objects.push(istiodVirtualService({ revision: r.name }));
+    } else if (cluster.exposeIstiod) objects.push(istiodGateway(), istiodVirtualService(config));
     return objects;
 }

@@ -23,6 +23,15 @@ export interface ClusterIstioOutputs {
     controlPlane: string;
     istioVersion: string;
     revision?: string;
+    /**
+     * With `revisions`: every revision this cluster runs (name, chart version, the tags it owns),
+     * the default one, and tag → revision.
+     */
+    revisions?: {
+        revisions: { name: string; version: string; tags: string[] }[];
+        defaultRevision: string;
+        tags: Record<string, string>;
+    };
     /** Helm release names in `istio-system`. */
     releases: { base: string; istiod: string; eastWestGateway?: string };
     /** The east-west gateway, when the cluster has one. */
@@ -50,7 +59,9 @@ export function clusterIstioOutputs(
 ): ClusterIstioOutputs {
     const t = target(cluster);
     const ns = `-n ${ISTIO_NAMESPACE}`;
-    const istiod = istiodServiceName(config);
+    // With revisions the checks look at the default revision, which the verification also crosses.
+    const scope = cluster.revisions ? { revision: cluster.revisions.defaultRevision } : config;
+    const istiod = istiodServiceName(scope);
     const checks = [
         `helm${t.helm} ${ns} ls`,
         `kubectl${t.kubectl} get namespace ${ISTIO_NAMESPACE} -L ${LABEL_NETWORK}`,
@@ -69,7 +80,7 @@ export function clusterIstioOutputs(
     const exposure = [
         ...(cluster.crossNetworkGateway ? ["gateway.networking.istio.io/cross-network-gateway"] : []),
         ...(cluster.exposeIstiod
-            ? ["gateway.networking.istio.io/istiod-gateway", `virtualservice.networking.istio.io/${istiodVirtualServiceName(config)}`]
+            ? ["gateway.networking.istio.io/istiod-gateway", `virtualservice.networking.istio.io/${istiodVirtualServiceName(scope)}`]
             : []),
     ]; // prettier-ignore
     if (exposure.length > 0) checks.push(`kubectl${t.kubectl} ${ns} get ${exposure.join(" ")}`);
@@ -83,6 +94,16 @@ export function clusterIstioOutputs(
         checks,
     };
     if (config.revision) out.revision = config.revision;
+    if (cluster.revisions) {
+        const r = cluster.revisions;
+        out.istioVersion = r.revisions.find((x) => x.isDefault)?.version ?? r.baseVersion;
+        out.releases.istiod = `${RELEASE_ISTIOD}-${r.defaultRevision}`;
+        out.revisions = {
+            revisions: r.revisions.map((x) => ({ name: x.name, version: x.version, tags: [...x.tags] })),
+            defaultRevision: r.defaultRevision,
+            tags: { ...r.tags },
+        };
+    }
     if (cluster.eastWestGateway) {
         out.releases.eastWestGateway = RELEASE_EAST_WEST_GATEWAY;
         if (gateway) {

@@ -10,6 +10,7 @@ import { isIP } from "node:net";
 import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "../config/config";
 import { classifyChartRepository } from "../config/config-validation";
 import { advertisedGatewayPort, ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "../plan/mesh-plan";
+import { RevisionPlan } from "../plan/revision-plan";
 import { ANNOTATION_NODE_SELECTOR, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK } from "../plan/naming";
 
 /** A Helm values object (what `helm install -f values.yaml` would read). */
@@ -184,6 +185,13 @@ const PROTECTED: readonly ProtectedKey[] = [
     { chart: "gateway", path: ["labels", LABEL_NETWORK], use: "clusters[i].network" },
     { chart: "gateway", path: ["env", "ISTIO_META_REQUESTED_NETWORK_VIEW"], use: "clusters[i].network" },
     { chart: "gateway", path: ["revision"], use: "revision" },
+    // With revisions the program renders every tag into exactly one istiod release.
+    {
+        chart: "istiod",
+        path: ["revisionTags"],
+        use: "revisionTags / defaultRevision",
+        ownedWhen: (c) => c.revisions !== undefined,
+    },
 ];
 
 /**
@@ -351,6 +359,7 @@ export function baseValues(cluster: ClusterPlan, config: MeshConfig): HelmValues
     // base/templates/defaultrevision-validatingwebhookconfiguration.yaml: the default validator
     // targets `istiod-<defaultRevision>`; with only a revisioned istiod in the cluster it must point there.
     if (config.revision) own.defaultRevision = config.revision;
+    if (cluster.revisions) own.defaultRevision = cluster.revisions.defaultRevision;
     return deepMerge(own, ...userValues(config, cluster, "base"));
 }
 
@@ -427,6 +436,29 @@ function federatedTrust(
     return peerRootPems.length > 0 ? { caCertificates: peerRootCaCertificates(peerRootPems) } : undefined;
 }
 
+/**
+ * Values of one revision's `istiod` release (`istiod-<name>`): the cluster's istiod values with
+ * the chart's `revision`, and the tags this revision owns as `revisionTags`. The chart renders a
+ * `MutatingWebhookConfiguration istio-revision-tag-<tag>` per tag, and for the tag `default` also
+ * the `istio-injection=enabled` selectors of the default injector
+ * (istio-control/istio-discovery/templates/revision-tags-mwc.yaml), so each tag must come from
+ * exactly one release, which `clusterRevisions` guarantees.
+ */
+export function revisionIstiodValues(
+    cluster: ClusterPlan,
+    plan: MeshPlan,
+    config: MeshConfig,
+    revision: RevisionPlan,
+    remotePilotAddress?: string,
+    peerRootPems?: readonly string[],
+): HelmValues {
+    const values = istiodValues(cluster, plan, config, remotePilotAddress, peerRootPems);
+    values.revision = revision.name;
+    if (revision.tags.length > 0) values.revisionTags = [...revision.tags];
+    else delete values.revisionTags;
+    return values;
+}
+
 /** The remote's injector path: the primary's istiod reads cluster and network from it (webhook.go parseInjectEnvs). */
 export function injectionPath(cluster: Pick<ClusterPlan, "name" | "network">): string {
     return `/inject/cluster/${cluster.name}/net/${cluster.network}`;
@@ -475,6 +507,8 @@ export function eastWestGatewayValues(cluster: ClusterPlan, _plan: MeshPlan, con
     }
     own.service = service;
     if (config.revision) own.revision = config.revision;
+    // With revisions the gateway pods carry istio.io/rev=<default revision> and are injected by it.
+    if (cluster.revisions) own.revision = cluster.revisions.defaultRevision;
     // The pod image is `auto` (injected by istiod from its global.hub/tag); pull secrets use the
     // chart's own key, a list of {name} objects (gateway/values.schema.json "imagePullSecrets").
     const pullSecrets = config.images?.imagePullSecrets;
@@ -516,17 +550,17 @@ export interface ChartSource {
  *   `helm pull <repo>/<name> --version <version>` writes. Helm ignores `version` for local charts,
  *   so the version lives in the file name.
  */
-export function chartSource(config: MeshConfig, chart: ChartKey): ChartSource {
+export function chartSource(config: MeshConfig, chart: ChartKey, version: string = config.istioVersion): ChartSource {
     const repo = config.chartRepository.trim();
     const name = CHART_NAMES[chart];
     switch (classifyChartRepository(repo)) {
         case "https":
         case "http":
-            return { chart: name, version: config.istioVersion, repositoryOpts: { repo } };
+            return { chart: name, version, repositoryOpts: { repo } };
         case "oci":
-            return { chart: `${repo.replace(/\/+$/, "")}/${name}`, version: config.istioVersion };
+            return { chart: `${repo.replace(/\/+$/, "")}/${name}`, version };
         case "local":
-            return { chart: `${repo.replace(/\/+$/, "")}/${name}-${config.istioVersion}.tgz` };
+            return { chart: `${repo.replace(/\/+$/, "")}/${name}-${version}.tgz` };
         default:
             throw new ConfigValidationError([
                 {

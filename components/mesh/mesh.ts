@@ -269,12 +269,21 @@ function remoteSecretsArgs(
                     provider: members[c.name].provider,
                     apiServer: access[c.name].apiServer,
                     tlsServerName: c.config.apiServerTlsServerName,
-                    istioReleases: [members[c.name].controlPlane.base, members[c.name].controlPlane.istiod],
+                    istioReleases: [members[c.name].controlPlane.base, ...istiodReleases(members[c.name])],
                     namespace: members[c.name].controlPlane.namespace,
                 },
             ]),
         ),
     };
+}
+
+/**
+ * Every istiod release of a member: with revisions all of them, so that moving the default
+ * revision changes nothing that waits for "the" istiod.
+ */
+function istiodReleases(member: MeshMember): k8s.helm.v3.Release[] {
+    const all = Object.values(member.controlPlane.istiods);
+    return all.length > 0 ? all : [member.controlPlane.istiod];
 }
 
 /**
@@ -354,6 +363,10 @@ export function meshTriggers(
         ...rootFingerprints,
         ...plan.clusters.map((c) => members[c.name].eastWestGateway?.address ?? ""),
         ...plan.clusters.map((c) => members[c.name].intermediateCa?.fingerprintSha256 ?? ""),
+        // With revisions, a moved default or tag changes the data path the probe crosses.
+        ...(plan.clusters.some((c) => c.revisions)
+            ? [JSON.stringify(plan.clusters.map((c) => [c.name, c.revisions?.tags ?? {}]))]
+            : []),
     ];
 }
 

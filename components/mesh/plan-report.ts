@@ -43,8 +43,10 @@ export function countPlanResources(
             provider: 1,
             namespace: 1,
             cacerts: c.runsIstiod && c.root?.source !== "existing" ? 1 : 0,
-            helmReleases: 2 + (c.eastWestGateway ? 1 : 0),
-            istioConfigObjects: (c.crossNetworkGateway ? 1 : 0) + (c.exposeIstiod ? 2 : 0),
+            // With revisions: istio-base plus one istiod release and (exposed) one istiod-vs per revision.
+            helmReleases: 1 + (c.revisions?.revisions.length ?? 1) + (c.eastWestGateway ? 1 : 0),
+            istioConfigObjects:
+                (c.crossNetworkGateway ? 1 : 0) + (c.exposeIstiod ? 1 + (c.revisions?.revisions.length ?? 1) : 0),
             readerToken: c.readerTokenSecret ? 1 : 0,
             remoteSecrets:
                 config.remoteSecrets.layout === "perHolder"
@@ -171,7 +173,7 @@ export function formatPlanReport(plan: MeshPlan, config: MeshConfig, options: Re
     out.push(
         `Model:        ${plan.controlPlaneModel}, ${plan.networkModel} (${plan.clusters.length} cluster${plan.clusters.length === 1 ? "" : "s"}, ${networkCount} network${networkCount === 1 ? "" : "s"})`,
         `Mesh:         meshId ${config.meshId}, trust domain ${config.trustDomain}`,
-        `Istio:        ${config.istioVersion} from ${config.chartRepository}${config.revision ? `, revision ${config.revision}` : ""}`,
+        `Istio:        ${config.revisions ? "per revision (see Revisions)" : config.istioVersion} from ${config.chartRepository}${config.revision ? `, revision ${config.revision}` : ""}`,
         `Root CA:      ${rootCaSummary(config)}; intermediates ${config.intermediate.validityDays} days`,
         ...federatedTrustLines(plan),
         "",
@@ -201,6 +203,7 @@ export function formatPlanReport(plan: MeshPlan, config: MeshConfig, options: Re
         "Deployment waves:",
         ...plan.waves.map((w) => `  ${w.wave}. ${w.description}: ${w.clusters.join(", ")}`),
     );
+    out.push(...revisionLines(plan));
     if (plan.meshNetworks) {
         out.push("", "meshNetworks (set identically on every primary):");
         for (const [network, entry] of Object.entries(plan.meshNetworks)) {
@@ -246,6 +249,31 @@ export function formatPlanReport(plan: MeshPlan, config: MeshConfig, options: Re
     return out.join("\n");
 }
 
+/** With revisions: per cluster its revisions and versions, the default, tag → revision, base version. */
+function revisionLines(plan: MeshPlan): string[] {
+    if (!plan.clusters.some((c) => c.revisions)) return [];
+    return [
+        "",
+        "Revisions (istiod-<name> per revision; istio-base at the newest version):",
+        table(
+            ["CLUSTER", "REVISIONS", "DEFAULT", "TAGS", "BASE"],
+            plan.clusters.map((c) => {
+                const r = c.revisions!;
+                const tags = Object.entries(r.tags)
+                    .filter(([t]) => t !== "default")
+                    .map(([t, n]) => `${t}=${n}`);
+                return [
+                    c.name,
+                    r.revisions.map((x) => `${x.name} (${x.version})`).join(", "),
+                    r.defaultRevision,
+                    tags.join(", ") || "-",
+                    r.baseVersion,
+                ];
+            }),
+        ),
+    ];
+}
+
 /** The machine-readable plan printed by `npm run plan -- --json`. Contains no secret values. */
 export function planToJson(plan: MeshPlan, config: MeshConfig, options: ReportOptions = {}): Record<string, unknown> {
     return {
@@ -274,6 +302,7 @@ export function planToJson(plan: MeshPlan, config: MeshConfig, options: ReportOp
             remoteSecretSources: c.remoteSecretSources,
             watchedBy: c.watchedBy,
             access: describeAccess(c, options.secretKubeconfigClusters),
+            ...(c.revisions ? { revisions: c.revisions } : {}),
         })),
         meshNetworks: plan.meshNetworks ?? null,
         remoteSecretPairs: plan.remoteSecretPairs,

@@ -8,6 +8,7 @@ import { clusterAccessRules, secretKubeconfigRules } from "../config/config-rule
 import { MeshConfigChecks, validateConfigWith, ValidateOptions, ValidationResult } from "../config/config-validation";
 import { ConfigRuleSet } from "../config/rule-context";
 import { eastWestGatewayRules, istioNamingRules, istioReleaseRules } from "../istio/config-rules";
+import { revisionRules } from "../istio/revision-config-rules";
 import { intermediateRules, rootCaRules, rootRotationRules } from "../pki/config-rules";
 import {
     clusterRootKeyRules,
@@ -36,6 +37,7 @@ export const MESH_CONFIG_RULES: ConfigRuleSet = {
         secretKubeconfigRules,
         verificationRules,
         istioNamingRules,
+        revisionRules,
     ],
 };
 

@@ -6,3 +6,4 @@
 export * from "./mesh-plan";
 export * from "./naming";
 export * from "./config-rules";
+export * from "./revision-plan";

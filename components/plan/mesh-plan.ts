@@ -6,6 +6,7 @@
  */
 import { ClusterConfig, ClusterRole, EastWestGatewayConfig, MeshConfig } from "../config/config";
 import { clusterRootName } from "./naming";
+import { ClusterRevisions, clusterRevisions } from "./revision-plan";
 
 export type ControlPlaneModel = "multi-primary" | "primary-remote" | "mixed";
 export type NetworkModel = "single-network" | "multi-network";
@@ -65,6 +66,8 @@ export interface ClusterPlan {
     root?: PlannedRoot;
     /** Config as given, for what the plan does not restate (kubeconfig, apiServer, values…). */
     config: ClusterConfig;
+    /** With `revisions` in config: the revisions this cluster runs, its tags and default; else absent. */
+    revisions?: ClusterRevisions;
 }
 
 /** One `networks.<name>` entry of `global.meshNetworks`. */
@@ -164,6 +167,7 @@ export function buildMeshPlan(config: MeshConfig): MeshPlan {
             watchedBy: remoteSecretPairs.filter((p) => p.source === c.name).map((p) => p.holder),
             root: isPrimary ? plannedRoot(config, c, primaries) : undefined,
             config: c,
+            ...(config.revisions ? { revisions: clusterRevisions(config, c) } : {}),
         };
     });
 

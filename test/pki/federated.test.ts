@@ -471,3 +471,28 @@ describe("troubleshooting compares each cluster's trusted roots with its peers' 
         assert.equal(troubleshootingCommands(buildMeshPlan(shared), shared, {}).x.trustedRoots, undefined);
     });
 });
+
+describe("federated roots with revisions", () => {
+    test("every revision's istiod of a primary trusts the peer roots", async () => {
+        const config = meshOf([{ name: "a" }, { name: "b" }], {
+            ca: { mode: "federated", keyAlgorithm: "ECDSA" },
+            revisions: [
+                { name: "1-29-6", version: "1.29.6" },
+                { name: "1-30-3", version: "1.30.3" },
+            ],
+            defaultRevision: "1-29-6",
+        });
+        const resources = await meshResources(config);
+        const rootOfB = cacertsOf(resources, "b")["root-cert.pem"];
+        for (const revision of ["1-29-6", "1-30-3"]) {
+            const values = byName(resources, "kubernetes:helm.sh/v3:Release", `a-istiod-${revision}`).inputs
+                .values as IstiodView;
+            assert.deepEqual(
+                values.meshConfig?.caCertificates?.map((c) => c.pem.trim()),
+                [rootOfB.trim()],
+                revision,
+            );
+            assert.equal(values.env?.ISTIO_MULTIROOT_MESH, "true");
+        }
+    });
+});

@@ -855,6 +855,69 @@ describe("federated-roots-trusted (stack)", () => {
     });
 });
 
+describe("istio-revisions (stack)", () => {
+    const base = () => meshStack(MODELS["multi-primary, multi-network"]);
+    /** east runs a second istiod, `istiod-<second>`, next to its first (whose revision is `first`). */
+    async function twoInEast(
+        first: { revision: string; tags?: string[]; version?: string },
+        second: { revision: string; tags?: string[]; version?: string },
+    ): Promise<FakeResource[]> {
+        const stack = withEdited(await base(), "east-istiod", (p) => {
+            p.values.revision = first.revision;
+            if (first.tags) p.values.revisionTags = first.tags;
+            if (first.version) p.version = first.version;
+        });
+        const original = stack.find((r) => r.name === "east-istiod")!;
+        const copy = edited(original, (p) => {
+            p.name = `istiod-${second.revision}`;
+            p.values.revision = second.revision;
+            if (second.tags) p.values.revisionTags = second.tags;
+            else delete p.values.revisionTags;
+            if (second.version) p.version = second.version;
+        });
+        const urn = original.urn?.replace(/east-istiod$/, `east-istiod-${second.revision}`);
+        return [...stack, { ...copy, name: `east-istiod-${second.revision}`, ...(urn ? { urn } : {}) }];
+    }
+
+    it("passes two revisions side by side, each tag with one owner, within two minor versions", async () => {
+        const stack = await twoInEast(
+            { revision: "1-30-3", tags: ["default", "prod"] },
+            { revision: "1-29-2", tags: ["canary"], version: "1.29.2" },
+        );
+        const d = await analyzeStack(stack, policies);
+        expectClean(d, "istio-revisions");
+        expectClean(d, "istiod-releases-consistent");
+    });
+
+    it("fails two istiods of one revision in one cluster", async () => {
+        const stack = await twoInEast({ revision: "1-30-3" }, { revision: "1-30-3" });
+        expectViolation(
+            await analyzeStack(stack, policies),
+            "istio-revisions",
+            /2 istiod releases of revision "1-30-3"/,
+        );
+    });
+
+    it("fails a tag rendered by two releases", async () => {
+        const stack = await twoInEast({ revision: "a", tags: ["prod"] }, { revision: "b", tags: ["prod"] });
+        expectViolation(await analyzeStack(stack, policies), "istio-revisions", /revision tag prod in cluster east/);
+    });
+
+    it("fails istio-base older than an istiod beside it", async () => {
+        const stack = withEdited(
+            await twoInEast({ revision: "a", version: "1.30.3" }, { revision: "b", version: "1.29.2" }),
+            "east-istio-base",
+            (p) => (p.version = "1.29.2"),
+        );
+        expectViolation(await analyzeStack(stack, policies), "istio-revisions", /istio-base 1\.29\.2 .* is older/);
+    });
+
+    it("fails revisions more than two minor versions apart", async () => {
+        const stack = await twoInEast({ revision: "a" }, { revision: "b", version: "1.27.0" });
+        expectViolation(await analyzeStack(stack, policies), "istiod-releases-consistent", /span 3 minor versions/);
+    });
+});
+
 // Runs last (node:test runs top-level suites in order).
 describe("coverage", () => {
     it("every policy of the pack failed on some broken resource or stack above", () => {

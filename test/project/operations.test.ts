@@ -235,6 +235,16 @@ describe("docs/operations.md: quoted names, URNs, import file, errors and links"
     const reference = async () => [
         await resourcesOf(mixedMesh()),
         await resourcesOf(mesh([p1, p2], { remoteSecrets: { layout: "perHolder" } })),
+        // The canary upgrade section names the releases of two revisions side by side.
+        await resourcesOf(
+            mesh([p1, p2, remoteOf("cluster1", "network3")], {
+                revisions: [
+                    { name: "1-29-2", version: "1.29.2" },
+                    { name: "1-30-3", version: "1.30.3" },
+                ],
+                defaultRevision: "1-29-2",
+            }),
+        ),
     ];
 
     test("every <cluster>-… resource name it mentions is one the program registers", async () => {
