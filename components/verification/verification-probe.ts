@@ -97,6 +97,8 @@ export interface VerdictOptions {
     contexts?: Readonly<Record<string, string | undefined>>;
     /** The mesh spans several networks (east-west gateways carry cross-network traffic). */
     multiNetwork?: boolean;
+    /** Every primary has its own root (`ca.mode: federated`): trust comes from the peer-root lists. */
+    federated?: boolean;
     /** Namespace of the verification workloads. Default `mesh-verify`. */
     namespace?: string;
 }
@@ -199,11 +201,15 @@ export function failureHints(options: VerdictOptions): Record<ProbeErrorClass | 
     return {
         undiscovered: `${cp}'s istiod does not give ${client} the missing clusters' endpoints: ${remoteClusters}; then ${endpoints}${networks}`,
         "no-healthy-upstream": `${client}'s sidecar has no endpoint for ${HELLOWORLD}: ${remoteClusters}; then ${endpoints}${networks}`,
-        tls:
-            `the clusters do not trust one root CA (TLSV1_ALERT_UNKNOWN_CA / CERTIFICATE_VERIFY_FAILED): compare the ` +
-            `root fingerprints of all clusters (cacerts root-cert.pem and istio-ca-root-cert in istio-system, see the ` +
-            `troubleshooting outputs); if cacerts was created after istiod started, istiod still signs with its ` +
-            `self-signed root: restart istiod, then the workloads`,
+        tls: options.federated
+            ? `${client}'s proxy or the answering one does not trust the other's root (TLSV1_ALERT_UNKNOWN_CA / ` +
+              `CERTIFICATE_VERIFY_FAILED): compare, with the troubleshooting outputs' trustedRoots, the roots ` +
+              `${cp}'s istiod adds with the roots ${client}'s proxy holds; a pod injected before its istiod got ` +
+              `PROXY_CONFIG_XDS_AGENT never receives the peer roots: restart it (kubectl rollout restart)`
+            : `the clusters do not trust one root CA (TLSV1_ALERT_UNKNOWN_CA / CERTIFICATE_VERIFY_FAILED): compare the ` +
+              `root fingerprints of all clusters (cacerts root-cert.pem and istio-ca-root-cert in istio-system, see the ` +
+              `troubleshooting outputs); if cacerts was created after istiod started, istiod still signs with its ` +
+              `self-signed root: restart istiod, then the workloads`,
         timeout: options.multiNetwork
             ? `requests to another network time out: check that the east-west gateway address of that network is ` +
               `reachable from ${client} on port 15443 (or its NodePort) and not <pending>, and that the network ` +

@@ -171,6 +171,7 @@ export function probeVerdictOptions(
         controlPlane: cluster.controlPlane,
         contexts,
         multiNetwork: plan.networkModel === "multi-network",
+        federated: plan.trustModel === "federated",
         namespace: config.verification.namespace,
     };
 }

@@ -21,6 +21,7 @@ import { meshDiagram } from "../../components/mesh/mesh-diagram";
 import { policies } from "../../policies/rules";
 import { parseMermaid } from "../mermaid";
 import { troubleshootingCommands } from "../../components/verification/verification";
+import { failureHints } from "../../components/verification/verification-probe";
 import { promiseOf, RecordedResource, runUnderMocks } from "../harness";
 import { openssl, scratchDir, selfSignedByOpenssl } from "../openssl";
 import { ClusterEntry, meshArgsOf, meshOf, meshResources, planDiff, resourcesByUrn } from "../plan-diff";
@@ -494,5 +495,14 @@ describe("federated roots with revisions", () => {
             );
             assert.equal(values.env?.ISTIO_MULTIROOT_MESH, "true");
         }
+    });
+});
+
+describe("the verification's hint for a TLS failure in a federated mesh", () => {
+    test("points at the peer-root lists and the pods that lack PROXY_CONFIG_XDS_AGENT", () => {
+        const federatedHint = failureHints({ client: "b", expectedClusters: ["a", "b"], federated: true }).tls;
+        assert.match(federatedHint, /trustedRoots/);
+        assert.match(federatedHint, /PROXY_CONFIG_XDS_AGENT/);
+        assert.match(failureHints({ client: "b", expectedClusters: ["a", "b"] }).tls, /do not trust one root CA/);
     });
 });
