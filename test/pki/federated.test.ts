@@ -24,7 +24,7 @@ import { troubleshootingCommands } from "../../components/verification/verificat
 import { failureHints } from "../../components/verification/verification-probe";
 import { promiseOf, RecordedResource, runUnderMocks } from "../harness";
 import { openssl, scratchDir, selfSignedByOpenssl } from "../openssl";
-import { ClusterEntry, meshArgsOf, meshOf, meshResources, planDiff, resourcesByUrn } from "../plan-diff";
+import { ClusterEntry, diffResources, meshArgsOf, meshOf, meshResources, planDiff, resourcesByUrn } from "../plan-diff";
 import { analyzeStack, fromRecorded, of } from "../policy-driver";
 
 const scratch = scratchDir("federated-test");
@@ -504,5 +504,48 @@ describe("the verification's hint for a TLS failure in a federated mesh", () => 
         assert.match(federatedHint, /trustedRoots/);
         assert.match(federatedHint, /PROXY_CONFIG_XDS_AGENT/);
         assert.match(failureHints({ client: "b", expectedClusters: ["a", "b"] }).tls, /do not trust one root CA/);
+    });
+});
+
+describe("from federated roots to one root (docs/pki.md): the plan diff of each step", () => {
+    const importR = { mode: "import", certPem: rootA.certPem };
+    const stage = (bRoot?: Record<string, unknown>): MeshConfig =>
+        meshOf(
+            [
+                { name: "a", network: "net-a", ca: importR },
+                { name: "b", network: "net-b", ...(bRoot ? { ca: bRoot } : {}) },
+            ],
+            {
+                ca: { mode: "federated", keyAlgorithm: "ECDSA" },
+                caKeyPems: { a: rootA.keyPem, ...(bRoot ? { b: rootA.keyPem } : {}) },
+            },
+        );
+    const run = async (config: MeshConfig) => {
+        const { resources } = await runUnderMocks(
+            () =>
+                new IstioMulticlusterMesh("mesh", {
+                    ...meshArgsOf(config),
+                    importedClusterRootKeyPems: { a: rootA.keyPem, b: rootA.keyPem },
+                }),
+            { stableTls: true },
+        );
+        return resourcesByUrn(resources);
+    };
+
+    test("step 1: b imports the future shared root; only b's root, chain and cacerts and the two trust lists change", async () => {
+        const before = await run(stage());
+        const after = await run(stage(importR));
+        const diff = diffResources(before, after);
+        assert.deepEqual(diff.created, []);
+        assert.deepEqual(diff.deleted, ["b-root-cert", "b-root-key"]);
+        assert.deepEqual(Object.keys(diff.changed).sort(), [
+            "a-istiod",
+            "b-cacerts",
+            "b-intermediate-cert",
+            "b-istiod",
+        ]);
+        // Step 2's state: one root, so no primary lists a peer root any more.
+        for (const cluster of ["a", "b"]) assert.equal(istiodOf(after, cluster).meshConfig?.caCertificates, undefined);
+        assert.ok(verifies(rootA.certPem, cacertsOf(after, "b")["ca-cert.pem"]));
     });
 });
