@@ -10,6 +10,11 @@ import { ConfigRuleSet } from "../config/rule-context";
 import { eastWestGatewayRules, istioNamingRules, istioReleaseRules } from "../istio/config-rules";
 import { intermediateRules, rootCaRules, rootRotationRules } from "../pki/config-rules";
 import { meshIdentityRules, topologyRules } from "../plan/config-rules";
+import {
+    readerAccountsAvailabilityRules,
+    tokenLifetimeRules,
+    tokenModeAvailabilityRules,
+} from "../remote-secrets/config-rules";
 import { verificationRules } from "../verification/config-rules";
 
 /** Every domain's rules, in the order their problems read best (problems are sorted by path). */
@@ -26,6 +31,9 @@ export const MESH_CONFIG_RULES: ConfigRuleSet = {
         secretKubeconfigRules,
         verificationRules,
         istioNamingRules,
+        tokenLifetimeRules,
+        tokenModeAvailabilityRules,
+        readerAccountsAvailabilityRules,
     ],
 };
 
