@@ -10,11 +10,7 @@ import { ConfigRuleSet } from "../config/rule-context";
 import { eastWestGatewayRules, istioNamingRules, istioReleaseRules } from "../istio/config-rules";
 import { intermediateRules, rootCaRules, rootRotationRules } from "../pki/config-rules";
 import { meshIdentityRules, topologyRules } from "../plan/config-rules";
-import {
-    readerAccountsAvailabilityRules,
-    tokenLifetimeRules,
-    tokenModeAvailabilityRules,
-} from "../remote-secrets/config-rules";
+import { tokenLifetimeRules, tokenModeAvailabilityRules } from "../remote-secrets/config-rules";
 import { verificationRules } from "../verification/config-rules";
 
 /** Every domain's rules, in the order their problems read best (problems are sorted by path). */
@@ -33,7 +29,6 @@ export const MESH_CONFIG_RULES: ConfigRuleSet = {
         istioNamingRules,
         tokenLifetimeRules,
         tokenModeAvailabilityRules,
-        readerAccountsAvailabilityRules,
     ],
 };
 

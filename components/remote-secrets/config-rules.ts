@@ -69,16 +69,3 @@ export function tokenModeAvailabilityRules(ctx: ConfigRuleContext): ConfigProble
         },
     ];
 }
-
-/** `readerAccounts: perHolder` is declared; its accounts are not created yet, so it is refused. */
-export function readerAccountsAvailabilityRules(ctx: ConfigRuleContext): ConfigProblem[] {
-    const rs = isObj(ctx.data.remoteSecrets) ? ctx.data.remoteSecrets : undefined;
-    if (str(rs, "readerAccounts") !== "perHolder") return [];
-    return [
-        {
-            path: "remoteSecrets.readerAccounts",
-            message: "perHolder is not available in this version yet.",
-            fix: "Use remoteSecrets.readerAccounts shared (the default) for now.",
-        },
-    ];
-}
