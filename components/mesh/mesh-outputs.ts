@@ -10,6 +10,7 @@ import { IstioMulticlusterMesh, IstioMulticlusterMeshArgs } from "./mesh";
 import { meshDiagram } from "./mesh-diagram";
 import { RootRotationSummary, rootRotationSummary } from "../pki/pki-spec";
 import { troubleshootingCommands } from "../verification/verification";
+import { readerCredentialSummaries } from "../remote-secrets/reader-accounts";
 
 /**
  * During a root rotation: its stage, which root signs, both roots' fingerprints and expiries, and
@@ -100,5 +101,6 @@ export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticl
         troubleshooting: troubleshootingCommands(plan, config, contexts),
         verification: mesh.verification?.results,
         verificationMatrix: mesh.verification?.matrix,
+        readerCredentials: readerCredentialSummaries(plan.remoteSecretPairs, config.remoteSecrets),
     };
 }

@@ -235,6 +235,7 @@ describe("docs/operations.md: quoted names, URNs, import file, errors and links"
     const reference = async () => [
         await resourcesOf(mixedMesh()),
         await resourcesOf(mesh([p1, p2], { remoteSecrets: { layout: "perHolder" } })),
+        await resourcesOf(mesh([p1, p2], { remoteSecrets: { readerAccounts: "perHolder" } })),
     ];
 
     test("every <cluster>-… resource name it mentions is one the program registers", async () => {
