@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as yaml from "js-yaml";
 import { IstioMulticlusterMesh } from "../../components/mesh/mesh";
+import { countPlanResources } from "../../components/mesh/plan-report";
+import { buildMeshPlan } from "../../components/plan/mesh-plan";
 import { holderReaderManifests, readerCredentialSummaries } from "../../components/remote-secrets/reader-accounts";
 import { RecordedResource, dependsOn, find, ofType, runUnderMocks, validateKubernetesObjects } from "../harness";
 import { ClusterEntry, meshArgsOf, meshOf, planDiff } from "../plan-diff";
@@ -130,9 +132,12 @@ describe("perHolder reader accounts in the mock graph", () => {
         }
     });
 
-    it("registers objects that pass the Kubernetes schema", async () => {
+    it("registers objects that pass the Kubernetes schema, as many as the plan report counts", async () => {
         const ours = recorded.filter((r) => /-reader-(account|binding|token)-/.test(r.name));
         assert.equal(ours.length, 18);
+        const config = meshOf([c1, c2, c3], perHolder);
+        const counted = countPlanResources(buildMeshPlan(config), config).clusters.map((c) => c.readerToken);
+        assert.deepEqual(counted, [6, 6, 6]);
         assert.deepEqual(await validateKubernetesObjects(ours), []);
     });
 
