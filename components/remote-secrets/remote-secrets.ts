@@ -12,6 +12,10 @@
  * new credential, updates every holder's Secret in place (same names, new kubeconfig) and deletes
  * the old token Secret, which revokes the legacy token; no state surgery or alias is needed.
  * See docs/security.md.
+ *
+ * Reader accounts: `remoteSecrets.readerAccounts: shared` uses the chart's one account per
+ * watched cluster ({@link ClusterReaderToken}); `perHolder` gives every primary its own account in
+ * each cluster it watches ({@link HolderReaderToken}), so revoking one primary cuts only its access.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { IstioMulticlusterMesh } from "../../components/mesh/mesh";
 import { countPlanResources } from "../../components/mesh/plan-report";
@@ -157,6 +158,10 @@ describe("perHolder reader accounts in the mock graph", () => {
                 assert.ok(dependsOn(recorded, secret, binding), `${secret.name} waits for ${binding.name}`);
                 const token = find(recorded, "kubernetes:core/v1:Secret", `${source}-reader-token-${holder}`);
                 assert.ok(dependsOn(recorded, secret, token));
+                const reader = mesh.remoteSecrets.holderReaders[source][holder];
+                assert.ok(await pulumi.isSecret(reader.token), "the token stays a Pulumi secret");
+                assert.ok(await pulumi.isSecret(reader.caData));
+                assert.ok(await pulumi.isSecret(mesh.remoteSecrets.holders[holder].kubeconfigs[source]));
             }
         }
     });
