@@ -27,3 +27,5 @@ export const troubleshooting = outputs.troubleshooting;
 export const verification = outputs.verification;
 /** With `verify: true`: client cluster → answering cluster → number of answers. */
 export const verificationMatrix = outputs.verificationMatrix;
+/** Per holder and watched cluster: the reader credential's kind, account, token Secret and expiry. */
+export const readerCredentials = outputs.readerCredentials;

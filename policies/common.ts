@@ -78,6 +78,8 @@ export const DEFAULTS = {
     "tls-intermediate-lifetime": { maxIntermediateValidityDays: 3650 },
     "nodeport-gateway-in-production": { tagName: "environment", productionValues: ["production"] },
     "remotes-have-serving-primary": { requireAddressMatch: true },
+    "remote-secret-token-expiry": { minRemainingDays: 30 },
+    "long-lived-reader-token": { maxLifetimeDays: 90, tagName: "environment", productionValues: ["production"] },
 };
 
 export type Knobs<P extends keyof typeof DEFAULTS> = (typeof DEFAULTS)[P];

@@ -32,7 +32,8 @@ export function isUnknownValueError(e: unknown): boolean {
     return e instanceof Error && "unknownTypeSentinel" in e && Array.isArray((e as { props?: unknown }).props);
 }
 
-function isPlainRecord(v: unknown): v is Record<string, unknown> {
+/** A plain object: not an array, not null, not a class instance. */
+export function isPlainRecord(v: unknown): v is Record<string, unknown> {
     if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
     const proto = Object.getPrototypeOf(v);
     return proto === Object.prototype || proto === null;

@@ -2,10 +2,19 @@
  * Rules of the remote secrets: token credentials only (never a client key or the holder's own
  * cluster), and every primary watching exactly the clusters of the mesh.
  */
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { knobSchema, knobs, secretLabel, toInput } from "./common";
 import { LABEL_MULTICLUSTER_SECRET, StackNode, buildMeshGraph, remoteSecretKeysOn, toStackNodes, where } from "./graph";
-import { SECRET_TYPE, isUnknown, kubeconfigProblems, objectName, recordAt, secretEntries } from "./inspect";
+import {
+    SECRET_TYPE,
+    isPlainRecord,
+    isUnknown,
+    kubeconfigProblems,
+    objectName,
+    parseKubeconfig,
+    recordAt,
+    secretEntries,
+} from "./inspect";
 // ---------------------------------------------------------------------------------------------
 // 6. Remote secrets: token credentials, never the holder itself
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +138,136 @@ export const remoteSecretsMatchClusters: StackValidationPolicy = {
                         "their services and endpoints.",
                     p.node.urn,
                 );
+            }
+        }
+    },
+};
+
+// ---------------------------------------------------------------------------------------------
+// 6b. Remote secrets: token lifetimes (remoteSecrets.tokenMode, docs/security.md)
+// ---------------------------------------------------------------------------------------------
+
+/** What a kubeconfig user's bearer token says about its lifetime. */
+export interface TokenLifetimeClaims {
+    /** kubeconfig user name. */
+    user: string;
+    /** `exp` in seconds since the epoch; `null` when the token is a JWT without `exp` (a legacy token). */
+    exp: number | null;
+    /** `iat` in seconds since the epoch, when present. */
+    iat?: number;
+}
+
+/** The claims of a JWT, or undefined when `token` is not one (an opaque token tells nothing). */
+function jwtClaims(token: string): Record<string, unknown> | undefined {
+    const parts = token.trim().split(".");
+    if (parts.length !== 3) return undefined;
+    try {
+        const claims: unknown = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+        return isPlainRecord(claims) ? claims : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Per user of a kubeconfig whose token is a JWT: its `exp` and `iat`. Unreadable kubeconfigs give []. */
+export function kubeconfigTokenLifetimes(text: string): TokenLifetimeClaims[] {
+    let doc: unknown;
+    try {
+        doc = parseKubeconfig(text);
+    } catch {
+        return []; // remote-secret-credentials reports an unreadable kubeconfig
+    }
+    const users = isPlainRecord(doc) && Array.isArray(doc["users"]) ? doc["users"] : [];
+    return users.flatMap((entry: unknown) => {
+        const user = isPlainRecord(entry) && isPlainRecord(entry["user"]) ? entry["user"] : undefined;
+        const token = user?.["token"];
+        const claims = typeof token === "string" ? jwtClaims(token) : undefined;
+        if (!claims) return [];
+        const name = isPlainRecord(entry) && typeof entry["name"] === "string" ? entry["name"] : "(unnamed)";
+        const exp = typeof claims["exp"] === "number" ? claims["exp"] : null;
+        const iat = typeof claims["iat"] === "number" ? claims["iat"] : undefined;
+        return [{ user: name, exp, iat }];
+    });
+}
+
+/** Each (key, kubeconfig) of a remote secret with known values (none during preview); [] for other resources. */
+function remoteSecretKubeconfigs(args: ResourceValidationArgs): [string, string][] {
+    if (args.type !== SECRET_TYPE) return [];
+    const props = toInput(args).props;
+    if (!isRemoteSecretProps(props)) return [];
+    const entries = secretEntries(props);
+    if (isUnknown(entries)) return [];
+    return [...entries].filter((e): e is [string, string] => !isUnknown(e[1]));
+}
+
+const DAY_SECONDS = 86_400;
+
+export const remoteSecretTokenExpiry: ResourceValidationPolicy = {
+    name: "remote-secret-token-expiry",
+    description:
+        "No remote-secret kubeconfig carries a bearer token that has expired or expires within minRemainingDays: " +
+        "istiod keeps an expired token until the Secret changes, and loses the cluster silently.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    remediationSteps:
+        "Re-mint the reader token (pulumi up inside the renewal window, or pulumi up --replace on its token " +
+        "resource) so that every holder's Secret gets a fresh one (docs/security.md).",
+    configSchema: knobSchema("remote-secret-token-expiry", {
+        minRemainingDays: { description: "Days a token must still be valid for when it is deployed.", minimum: 0 },
+    }),
+    validateResource: (args, report) => {
+        const cfg = knobs("remote-secret-token-expiry", args);
+        const now = Date.now() / 1000;
+        for (const [key, text] of remoteSecretKubeconfigs(args)) {
+            for (const t of kubeconfigTokenLifetimes(text)) {
+                if (t.exp === null) continue;
+                const left = (t.exp - now) / DAY_SECONDS;
+                if (left >= cfg.minRemainingDays) continue;
+                const when = new Date(t.exp * 1000).toISOString();
+                const r = toInput(args);
+                report(
+                    left <= 0
+                        ? `${secretLabel(r)}, key ${key}: the token of user ${t.user} expired on ${when}.`
+                        : `${secretLabel(r)}, key ${key}: the token of user ${t.user} expires on ${when}, ` +
+                              `in less than ${cfg.minRemainingDays} days.`,
+                );
+            }
+        }
+    },
+};
+
+export const longLivedReaderToken: ResourceValidationPolicy = {
+    name: "long-lived-reader-token",
+    description:
+        "In a production stack, remote-secret kubeconfigs carry tokens that expire within maxLifetimeDays of being " +
+        "issued; a legacy service-account token (no exp claim) stays valid until its Secret is deleted.",
+    enforcementLevel: "advisory",
+    severity: "low",
+    remediationSteps:
+        "Prefer short-lived reader tokens (remoteSecrets.tokenMode tokenRequest, once available) and revocable ones " +
+        "(remoteSecrets.readerAccounts perHolder); see docs/security.md.",
+    configSchema: knobSchema("long-lived-reader-token", {
+        maxLifetimeDays: { description: "Longest acceptable token lifetime (exp - iat), in days.", minimum: 1 },
+        tagName: { description: "Stack tag that names the environment." },
+        productionValues: { description: "Values of that tag that mean production." },
+    }),
+    validateResource: (args, report) => {
+        const cfg = knobs("long-lived-reader-token", args);
+        // Legacy tokens are the default (what istioctl makes): worth a nudge in production only.
+        const environment = args.stackTags?.get(cfg.tagName);
+        if (environment === undefined || !cfg.productionValues.includes(environment)) return;
+        for (const [key, text] of remoteSecretKubeconfigs(args)) {
+            for (const t of kubeconfigTokenLifetimes(text)) {
+                const r = toInput(args);
+                if (t.exp === null) {
+                    report(`${secretLabel(r)}, key ${key}: the token of user ${t.user} never expires (no exp claim).`);
+                } else if (t.iat !== undefined && (t.exp - t.iat) / DAY_SECONDS > cfg.maxLifetimeDays) {
+                    const days = Math.round((t.exp - t.iat) / DAY_SECONDS);
+                    report(
+                        `${secretLabel(r)}, key ${key}: the token of user ${t.user} lives ${days} days, ` +
+                            `more than ${cfg.maxLifetimeDays}.`,
+                    );
+                }
             }
         }
     },

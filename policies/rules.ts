@@ -24,7 +24,12 @@ import {
 } from "./pki";
 import { federatedRootsTrusted } from "./federated-trust";
 import { explicitProvider, providerNoRenderToDisk } from "./providers";
-import { remoteSecretCredentials, remoteSecretsMatchClusters } from "./remote-secrets";
+import {
+    longLivedReaderToken,
+    remoteSecretCredentials,
+    remoteSecretTokenExpiry,
+    remoteSecretsMatchClusters,
+} from "./remote-secrets";
 
 // The rules live in one file per concern, over one graph helper (graph.ts) and one reader of
 // resource properties (inspect.ts); tests and the pack's entry point import them from here.
@@ -60,6 +65,8 @@ export const policies: Policies = [
     multiNetworkGateways,
     remotesHaveServingPrimary,
     revisionsPerCluster,
+    remoteSecretTokenExpiry,
+    longLivedReaderToken,
 ];
 
 /** The pack's default enforcement level (each policy sets its own; advisories are marked). */

@@ -54,7 +54,13 @@ export function meshConfig(clusters: ClusterConfig[], extra: Partial<MeshConfig>
             serverImage: "registry.istio.io/release/examples-helloworld-v1:1.0",
             clientImage: "curlimages/curl",
         },
-        remoteSecrets: { tokenMode: "serviceAccountTokenSecret", layout: "perSource" },
+        remoteSecrets: {
+            tokenMode: "serviceAccountTokenSecret",
+            layout: "perSource",
+            tokenTtlDays: 90,
+            renewBeforeDays: 30,
+            readerAccounts: "shared",
+        },
         dnsProxy: { capture: false, autoAllocate: false },
         ...extra,
     };

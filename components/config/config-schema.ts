@@ -312,9 +312,27 @@ export const MESH_CONFIG_SCHEMA: ConfigSchema = {
             properties: {
                 tokenMode: {
                     type: "string",
-                    enum: ["serviceAccountTokenSecret"],
+                    enum: ["serviceAccountTokenSecret", "tokenRequest"],
                     default: "serviceAccountTokenSecret",
                     description: "How the reader credential is minted.",
+                },
+                tokenTtlDays: {
+                    type: "integer",
+                    minimum: 1,
+                    default: 90,
+                    description: "Lifetime of a reader token minted with tokenRequest, in days.",
+                },
+                renewBeforeDays: {
+                    type: "integer",
+                    minimum: 1,
+                    default: 30,
+                    description: "Days before a tokenRequest token expires from which pulumi up re-mints it.",
+                },
+                readerAccounts: {
+                    type: "string",
+                    enum: ["shared", "perHolder"],
+                    default: "shared",
+                    description: "One reader account per watched cluster, or one per (watched cluster, primary).",
                 },
                 layout: {
                     type: "string",

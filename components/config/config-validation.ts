@@ -562,6 +562,9 @@ function toMeshConfig(d: Obj): MeshConfig {
         remoteSecrets: {
             tokenMode: rs.tokenMode as MeshConfig["remoteSecrets"]["tokenMode"],
             layout: rs.layout as MeshConfig["remoteSecrets"]["layout"],
+            tokenTtlDays: rs.tokenTtlDays as number,
+            renewBeforeDays: rs.renewBeforeDays as number,
+            readerAccounts: rs.readerAccounts as MeshConfig["remoteSecrets"]["readerAccounts"],
         },
         images: d.images as MeshConfig["images"],
         dnsProxy: { capture: dns.capture as boolean, autoAllocate: dns.autoAllocate as boolean },

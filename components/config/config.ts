@@ -192,8 +192,22 @@ export interface IntermediateConfig {
 
 /** Remote-secret settings. */
 export interface RemoteSecretsConfig {
-    /** How the reader credential is minted. Only `serviceAccountTokenSecret` (what istioctl does) today. */
-    tokenMode: "serviceAccountTokenSecret";
+    /**
+     * How the reader credential is minted. `serviceAccountTokenSecret` (default, what istioctl
+     * does): a legacy token that never expires. `tokenRequest`: a token with an expiry from the
+     * TokenRequest API; declared, but refused by validation until its mint step exists.
+     */
+    tokenMode: "serviceAccountTokenSecret" | "tokenRequest";
+    /** Lifetime of a `tokenRequest` token, in days. Default 90. */
+    tokenTtlDays: number;
+    /** Days before expiry from which `pulumi up` re-mints a `tokenRequest` token. Default 30. */
+    renewBeforeDays: number;
+    /**
+     * `shared` (default): one reader account per watched cluster, used by every primary that
+     * watches it. `perHolder`: one account per (watched cluster, primary), so one primary's
+     * access can be revoked alone.
+     */
+    readerAccounts: "shared" | "perHolder";
     /**
      * `perSource` (default, like istioctl): one Secret per (holder, source) pair, N×(N−1) in all.
      * `perHolder`: one Secret per holder with one data key per source cluster, N in all.

@@ -12,6 +12,7 @@ import { RootRotationSummary, rootRotationSummary } from "../pki/pki-spec";
 import { FederatedRootSummary, federatedRootSummary } from "../pki/federation";
 import { ClusterPlan } from "../plan/mesh-plan";
 import { troubleshootingCommands } from "../verification/verification";
+import { readerCredentialSummaries } from "../remote-secrets/reader-accounts";
 
 /**
  * During a root rotation: its stage, which root signs, both roots' fingerprints and expiries, and
@@ -122,5 +123,6 @@ export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticl
         troubleshooting: troubleshootingCommands(plan, config, contexts),
         verification: mesh.verification?.results,
         verificationMatrix: mesh.verification?.matrix,
+        readerCredentials: readerCredentialSummaries(plan.remoteSecretPairs, config.remoteSecrets),
     };
 }

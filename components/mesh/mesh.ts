@@ -262,6 +262,7 @@ function remoteSecretsArgs(
     return {
         plan,
         settings: config.remoteSecrets,
+        revision: config.revision,
         clusters: Object.fromEntries(
             plan.clusters.map((c) => [
                 c.name,

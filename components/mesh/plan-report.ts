@@ -19,7 +19,11 @@ export interface ClusterResourceCounts {
     helmReleases: number;
     /** Istio config objects: cross-network-gateway; istiod-gateway and istiod-vs. */
     istioConfigObjects: number;
-    /** Reader token Secret (clusters some primary watches). */
+    /**
+     * Reader credential objects (clusters some primary watches): the shared token Secret, or with
+     * `remoteSecrets.readerAccounts: perHolder` an account, a binding and a token Secret per
+     * primary watching the cluster.
+     */
     readerToken: number;
     /** Remote secrets held (per source or one per holder, by `remoteSecrets.layout`). */
     remoteSecrets: number;
@@ -33,10 +37,17 @@ export interface PlanResourceCounts {
     total: number;
 }
 
+/** ServiceAccount, ClusterRoleBinding and token Secret of one per-holder reader account. */
+const READER_OBJECTS_PER_HOLDER = 3;
+
 /** Counts what the plan makes, per cluster and for the PKI. An estimate of `pulumi up`'s resources. */
 export function countPlanResources(
     plan: MeshPlan,
-    config: { ca: Pick<MeshConfig["ca"], "mode">; remoteSecrets: Pick<MeshConfig["remoteSecrets"], "layout"> },
+    config: {
+        ca: Pick<MeshConfig["ca"], "mode">;
+        remoteSecrets: Pick<MeshConfig["remoteSecrets"], "layout"> &
+            Partial<Pick<MeshConfig["remoteSecrets"], "readerAccounts">>;
+    },
 ): PlanResourceCounts {
     const clusters = plan.clusters.map((c): ClusterResourceCounts => {
         const counts = {
@@ -47,7 +58,11 @@ export function countPlanResources(
             helmReleases: 1 + (c.revisions?.revisions.length ?? 1) + (c.eastWestGateway ? 1 : 0),
             istioConfigObjects:
                 (c.crossNetworkGateway ? 1 : 0) + (c.exposeIstiod ? 1 + (c.revisions?.revisions.length ?? 1) : 0),
-            readerToken: c.readerTokenSecret ? 1 : 0,
+            readerToken: !c.readerTokenSecret
+                ? 0
+                : config.remoteSecrets.readerAccounts === "perHolder"
+                  ? READER_OBJECTS_PER_HOLDER * c.watchedBy.length
+                  : 1,
             remoteSecrets:
                 config.remoteSecrets.layout === "perHolder"
                     ? Math.min(1, c.remoteSecretSources.length)

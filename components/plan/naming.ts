@@ -53,3 +53,34 @@ export function providerResourceName(cluster: string): string {
 export function clusterRootName(cluster: { name: string; ca?: { name?: string } }): string {
     return cluster.ca?.name ?? `${cluster.name}-root`;
 }
+
+/**
+ * Reader ServiceAccount, in a watched cluster, of one primary (`remoteSecrets.readerAccounts:
+ * perHolder`). The `for-` infix keeps it apart from the chart's `istio-reader-service-account`
+ * whatever the primary is called.
+ */
+export function holderReaderAccountName(holder: string): string {
+    return `istio-reader-for-${holder}`;
+}
+
+/** The legacy token Secret of {@link holderReaderAccountName}. */
+export function holderReaderTokenSecretName(holder: string): string {
+    return `${holderReaderAccountName(holder)}-token`;
+}
+
+/**
+ * The read-only ClusterRole the `istiod` chart renders for remote-secret readers:
+ * `istio-reader-clusterrole[-<revision>]-<namespace>`; a per-holder account is bound to it.
+ */
+export function readerClusterRoleName(revision?: string): string {
+    return `istio-reader-clusterrole${revision ? `-${revision}` : ""}-${ISTIO_NAMESPACE}`;
+}
+
+/** Pulumi resource name of a per-holder reader object in `source`: `<source>-reader-<what>-<holder>`. */
+export function holderReaderResourceName(
+    source: string,
+    what: "account" | "binding" | "token",
+    holder: string,
+): string {
+    return `${source}-reader-${what}-${holder}`;
+}

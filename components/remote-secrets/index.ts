@@ -5,3 +5,5 @@
  */
 export * from "./remote-secrets-manifest";
 export * from "./remote-secrets";
+export * from "./config-rules";
+export * from "./token-renewal";

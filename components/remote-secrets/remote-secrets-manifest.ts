@@ -141,11 +141,19 @@ export interface ReaderTokenData {
  * Reads `token` and `ca.crt` from the token Secret's `data`. Throws a message that names the
  * cluster and the usual cause instead of writing an empty credential into every primary.
  */
-export function parseReaderTokenData(cluster: string, data: Record<string, string> | undefined): ReaderTokenData {
-    const where = `${ISTIO_NAMESPACE}/${READER_TOKEN_SECRET} in cluster ${cluster}`;
+export function parseReaderTokenData(
+    cluster: string,
+    data: Record<string, string> | undefined,
+    names: { secret: string; account: string; owner: string } = {
+        secret: READER_TOKEN_SECRET,
+        account: READER_SERVICE_ACCOUNT,
+        owner: "istio-base release, global.enableReaderRBAC not false",
+    },
+): ReaderTokenData {
+    const where = `${ISTIO_NAMESPACE}/${names.secret} in cluster ${cluster}`;
     const fix =
-        `check that ${ISTIO_NAMESPACE}/${READER_SERVICE_ACCOUNT} exists (istio-base release, ` +
-        "global.enableReaderRBAC not false) and that kube-controller-manager runs its token controller";
+        `check that ${ISTIO_NAMESPACE}/${names.account} exists (${names.owner}) ` +
+        "and that kube-controller-manager runs its token controller";
     const rawToken = data?.["token"];
     const caData = data?.["ca.crt"];
     if (!rawToken) throw new Error(`${where} has no data.token: the token controller did not fill it; ${fix}.`);

@@ -12,6 +12,10 @@
  * new credential, updates every holder's Secret in place (same names, new kubeconfig) and deletes
  * the old token Secret, which revokes the legacy token; no state surgery or alias is needed.
  * See docs/security.md.
+ *
+ * Reader accounts: `remoteSecrets.readerAccounts: shared` uses the chart's one account per
+ * watched cluster ({@link ClusterReaderToken}); `perHolder` gives every primary its own account in
+ * each cluster it watches ({@link HolderReaderToken}), so revoking one primary cuts only its access.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -27,9 +31,10 @@ import {
     remoteSecretMetadata,
     renderRemoteKubeconfig,
 } from "./remote-secrets-manifest";
+import { holderReaderManifests } from "./reader-accounts";
 import { RemoteSecretsConfig } from "../config/config";
 import { MeshPlan } from "../plan/mesh-plan";
-import { resourceName } from "../plan/naming";
+import { holderReaderResourceName, resourceName } from "../plan/naming";
 
 export * from "./remote-secrets-manifest";
 
@@ -92,6 +97,83 @@ export class ClusterReaderToken extends pulumi.ComponentResource implements Remo
         this.token = pulumi.secret(parsed.apply((p) => p.token));
         this.caData = pulumi.secret(parsed.apply((p) => p.caData));
         this.dependencies = [this.secret];
+        this.registerOutputs({ token: this.token, caData: this.caData });
+    }
+}
+
+export interface HolderReaderTokenArgs {
+    /** Watched cluster the account lives in (config `clusters[].name`). */
+    source: string;
+    /** Primary whose remote secret about `source` carries this account's token. */
+    holder: string;
+    /** Kubernetes provider of `source`. */
+    provider: k8s.Provider;
+    /** Config `revision`: picks the chart's reader ClusterRole the account is bound to. */
+    revision?: string;
+    /**
+     * The source's `istio-base` and `istiod` releases: `istiod` renders the ClusterRole the
+     * binding refers to and `istio-base` the namespace's reader RBAC.
+     */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * `remoteSecrets.readerAccounts: perHolder`: in one watched cluster, the reader account of one
+ * primary (`istio-reader-for-<holder>`), bound to the chart's read-only ClusterRole, and its
+ * legacy token Secret. Removing the holder from the mesh deletes exactly these three objects.
+ */
+export class HolderReaderToken extends pulumi.ComponentResource implements RemoteReaderCredential {
+    /** The token Secret (its `data` is filled by the token controller and is a secret output). */
+    public readonly secret: k8s.core.v1.Secret;
+    /** The decoded bearer token of the holder's account. Secret. */
+    public readonly token: pulumi.Output<string>;
+    /** `ca.crt` of the token Secret, base64 as stored. Secret. */
+    public readonly caData: pulumi.Output<string>;
+    public readonly dependencies: pulumi.Resource[];
+
+    constructor(name: string, args: HolderReaderTokenArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-multicluster:remote:HolderReaderToken", name, {}, opts);
+        const m = holderReaderManifests(args.holder, args.revision);
+        const child = (what: "account" | "binding" | "token") =>
+            holderReaderResourceName(args.source, what, args.holder);
+        const account = new k8s.core.v1.ServiceAccount(
+            child("account"),
+            { metadata: m.serviceAccount.metadata },
+            { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+        );
+        const binding = new k8s.rbac.v1.ClusterRoleBinding(
+            child("binding"),
+            {
+                metadata: m.clusterRoleBinding.metadata,
+                roleRef: m.clusterRoleBinding.roleRef,
+                subjects: m.clusterRoleBinding.subjects,
+            },
+            { parent: this, provider: args.provider, dependsOn: [...args.dependsOn, account] },
+        );
+        this.secret = new k8s.core.v1.Secret(
+            child("token"),
+            { metadata: m.tokenSecret.metadata, type: m.tokenSecret.type },
+            {
+                parent: this,
+                provider: args.provider,
+                dependsOn: [account],
+                additionalSecretOutputs: ["data", "stringData"],
+                // As ClusterReaderToken: a replacement deletes (and so revokes) the old token first.
+                deleteBeforeReplace: true,
+                customTimeouts: { create: READER_TOKEN_WAIT_TIMEOUT, update: READER_TOKEN_WAIT_TIMEOUT },
+            },
+        );
+        const parsed = this.secret.data.apply((data) =>
+            parseReaderTokenData(args.source, data, {
+                secret: m.tokenSecret.metadata.name,
+                account: m.serviceAccount.metadata.name,
+                owner: `created by this program for ${args.holder}`,
+            }),
+        );
+        this.token = pulumi.secret(parsed.apply((p) => p.token));
+        this.caData = pulumi.secret(parsed.apply((p) => p.caData));
+        // A holder's Secret must wait for the binding too, or its istiod starts without RBAC.
+        this.dependencies = [this.secret, binding];
         this.registerOutputs({ token: this.token, caData: this.caData });
     }
 }
@@ -235,21 +317,76 @@ export interface MeshRemoteSecretsArgs {
     settings: RemoteSecretsConfig;
     /** Every cluster of the plan, by name. */
     clusters: Record<string, MeshRemoteSecretsCluster>;
+    /** Config `revision`: names the reader ClusterRole per-holder accounts are bound to. */
+    revision?: string;
 }
 
 /** The remote-secret resources of a whole mesh. */
 export interface MeshRemoteSecrets {
-    /** Watched cluster → its reader token. */
+    /** Watched cluster → its shared reader token (`readerAccounts: shared`; empty otherwise). */
     readers: Record<string, ClusterReaderToken>;
+    /** Watched cluster → holder → that holder's own reader account (`readerAccounts: perHolder`; empty otherwise). */
+    holderReaders: Record<string, Record<string, HolderReaderToken>>;
     /** Holder (primary) → its remote secrets. */
     holders: Record<string, RemoteSecrets>;
     /** Source cluster → every Secret, in any holder, that lets an istiod watch it. */
     secretsAbout: Record<string, k8s.core.v1.Secret[]>;
 }
 
+type ClusterOf = (name: string) => MeshRemoteSecretsCluster;
+
+/** `readerAccounts: shared`: one reader token per watched cluster, `<cluster>-remote-reader`. */
+function createSharedReaders(
+    args: MeshRemoteSecretsArgs,
+    clusterOf: ClusterOf,
+    opts?: pulumi.ComponentResourceOptions,
+): Record<string, ClusterReaderToken> {
+    const readers: Record<string, ClusterReaderToken> = {};
+    for (const p of args.plan.clusters.filter((c) => c.readerTokenSecret)) {
+        const c = clusterOf(p.name);
+        readers[p.name] = new ClusterReaderToken(
+            resourceName(p.name, "remote-reader"),
+            { clusterName: p.name, provider: c.provider, dependsOn: c.istioReleases },
+            opts,
+        );
+    }
+    return readers;
+}
+
 /**
- * Creates the reader token in every watched cluster and the remote secrets in every holder, as
- * the plan says. Component names: `<cluster>-remote-reader` and `<holder>-remote-secret-holder`.
+ * `readerAccounts: perHolder`: in every watched cluster, one reader account per primary that
+ * watches it (`plan.clusters[].watchedBy`), component `<source>-remote-reader-<holder>`.
+ */
+function createHolderReaders(
+    args: MeshRemoteSecretsArgs,
+    clusterOf: ClusterOf,
+    opts?: pulumi.ComponentResourceOptions,
+): Record<string, Record<string, HolderReaderToken>> {
+    const readers: Record<string, Record<string, HolderReaderToken>> = {};
+    for (const p of args.plan.clusters.filter((c) => c.readerTokenSecret)) {
+        const c = clusterOf(p.name);
+        for (const holder of p.watchedBy) {
+            (readers[p.name] ??= {})[holder] = new HolderReaderToken(
+                `${resourceName(p.name, "remote-reader")}-${holder}`,
+                {
+                    source: p.name,
+                    holder,
+                    provider: c.provider,
+                    // With revisions every istiod-<name> renders its own reader ClusterRole; bind to the default's.
+                    revision: p.revisions?.defaultRevision ?? args.revision,
+                    dependsOn: c.istioReleases,
+                },
+                opts,
+            );
+        }
+    }
+    return readers;
+}
+
+/**
+ * Creates the reader credentials in every watched cluster (one shared token, or one account per
+ * holder, by `readerAccounts`) and the remote secrets in every holder, as the plan says. Component
+ * names: `<cluster>-remote-reader[-<holder>]` and `<holder>-remote-secret-holder`.
  */
 export function createMeshRemoteSecrets(
     args: MeshRemoteSecretsArgs,
@@ -260,43 +397,43 @@ export function createMeshRemoteSecrets(
     }
     const advice = remoteSecretLayoutAdvice(args.plan.remoteSecretPairs, args.settings.layout);
     if (advice) pulumi.log.warn(advice, opts?.parent);
-    const clusterOf = (name: string): MeshRemoteSecretsCluster => {
+    const clusterOf: ClusterOf = (name) => {
         const c = args.clusters[name];
         if (!c) throw new Error(`createMeshRemoteSecrets: no provider/apiServer given for cluster ${name}`);
         return c;
     };
+    const perHolder = args.settings.readerAccounts === "perHolder";
+    const readers = perHolder ? {} : createSharedReaders(args, clusterOf, opts);
+    const holderReaders = perHolder ? createHolderReaders(args, clusterOf, opts) : {};
 
-    const readers: Record<string, ClusterReaderToken> = {};
-    for (const p of args.plan.clusters.filter((c) => c.readerTokenSecret)) {
-        const c = clusterOf(p.name);
-        readers[p.name] = new ClusterReaderToken(
-            resourceName(p.name, "remote-reader"),
-            { clusterName: p.name, provider: c.provider, dependsOn: c.istioReleases },
-            opts,
-        );
-    }
-
-    // One kubeconfig per watched cluster, shared by every holder.
+    // A shared token gives one kubeconfig per watched cluster, rendered once for every holder.
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     for (const [name, reader] of Object.entries(readers)) {
         const { apiServer, tlsServerName } = clusterOf(name);
         kubeconfigs[name] = remoteKubeconfig({ name, apiServer, tlsServerName, reader });
     }
+    const sourceFor = (holder: string, source: string): RemoteSecretSource => {
+        const { apiServer, tlsServerName } = clusterOf(source);
+        const reader = perHolder ? holderReaders[source]?.[holder] : readers[source];
+        if (!reader) throw new Error(`plan: ${holder} watches ${source}, which has no reader token for it`);
+        return {
+            name: source,
+            apiServer,
+            tlsServerName,
+            reader,
+            kubeconfig: perHolder ? undefined : kubeconfigs[source],
+        };
+    };
 
     const holders: Record<string, RemoteSecrets> = {};
     const secretsAbout: Record<string, k8s.core.v1.Secret[]> = {};
     for (const p of args.plan.clusters.filter((c) => c.remoteSecretSources.length > 0)) {
         const holder = clusterOf(p.name);
-        const sources = p.remoteSecretSources.map((source) => {
-            const reader = readers[source];
-            if (!reader) throw new Error(`plan: ${p.name} watches ${source}, which has no reader token`);
-            return { name: source, apiServer: clusterOf(source).apiServer, reader, kubeconfig: kubeconfigs[source] };
-        });
         const component = new RemoteSecrets(
             resourceName(p.name, "remote-secret-holder"),
             {
                 holder: p.name,
-                sources,
+                sources: p.remoteSecretSources.map((source) => sourceFor(p.name, source)),
                 layout: args.settings.layout,
                 provider: holder.provider,
                 dependsOn: holder.namespace ? [holder.namespace] : undefined,
@@ -308,5 +445,5 @@ export function createMeshRemoteSecrets(
             (secretsAbout[source] ??= []).push(secret);
         }
     }
-    return { readers, holders, secretsAbout };
+    return { readers, holderReaders, holders, secretsAbout };
 }

@@ -96,7 +96,13 @@ describe("validateMeshConfig: valid configs", () => {
         assert.equal(config.verification.timeoutSeconds, 300);
         assert.match(config.verification.serverImage, /helloworld/);
         assert.match(config.verification.clientImage, /^curlimages\/curl:\d/);
-        assert.deepEqual(config.remoteSecrets, { tokenMode: "serviceAccountTokenSecret", layout: "perSource" });
+        assert.deepEqual(config.remoteSecrets, {
+            tokenMode: "serviceAccountTokenSecret",
+            layout: "perSource",
+            tokenTtlDays: 90,
+            renewBeforeDays: 30,
+            readerAccounts: "shared",
+        });
         assert.deepEqual(config.dnsProxy, { capture: false, autoAllocate: false });
         assert.equal(config.revision, undefined);
         assert.equal(config.clusters[0].role, "primary");

@@ -157,6 +157,12 @@ describe("index.ts with Pulumi.dev.yaml", () => {
         assert.deepEqual(istio.eastWestGateway, { address: "10.20.144.83", port: 31674, serviceType: "NodePort" });
         assert.ok((program.troubleshooting as Record<string, unknown>).cluster2);
         assert.equal(program.verification, undefined, "verify is off in the dev stack");
+        const readers = program.readerCredentials as Record<
+            string,
+            Record<string, { account: string; expires: string }>
+        >;
+        assert.equal(readers.cluster1.cluster2.account, "istio-system/istio-reader-service-account");
+        assert.equal(readers.cluster1.cluster2.expires, "never");
     });
 });
 

@@ -918,6 +918,53 @@ describe("istio-revisions (stack)", () => {
     });
 });
 
+describe("reader token lifetimes (remote-secret-token-expiry, long-lived-reader-token)", () => {
+    const DAY = 86_400;
+    const now = Math.floor(Date.now() / 1000);
+    /** A JWT-shaped bearer token with the given claims (the policies read claims, never signatures). */
+    const jwt = (claims: Record<string, unknown>) =>
+        [{ alg: "RS256" }, { sub: "system:serviceaccount:istio-system:istio-reader-for-east", ...claims }]
+            .map((p) => Buffer.from(JSON.stringify(p)).toString("base64url"))
+            .concat("sig")
+            .join(".");
+    const holding = (token: string) => remoteSecret("east", { west: kubeconfig("west", { user: { token } }) });
+
+    it("remote-secret-token-expiry fails an expired token and one expiring inside the window, naming the date", async () => {
+        const expired = await analyzeResource(holding(jwt({ iat: now - 100 * DAY, exp: now - DAY })), policies);
+        expectViolation(expired, "remote-secret-token-expiry", /key west: the token of user west expired on \d{4}-/);
+        const soon = await analyzeResource(holding(jwt({ iat: now - 80 * DAY, exp: now + 10 * DAY })), policies);
+        expectViolation(soon, "remote-secret-token-expiry", /expires on .*, in less than 30 days/);
+        assert.equal(mandatory(soon).length, 1);
+    });
+
+    it("remote-secret-token-expiry passes a fresh token, a legacy token without exp and an opaque token", async () => {
+        for (const token of [jwt({ iat: now, exp: now + 60 * DAY }), jwt({}), "opaque-token"]) {
+            expectClean(await analyzeResource(holding(token), policies), "remote-secret-token-expiry");
+        }
+        const knob = { minRemainingDays: 5 };
+        const tenDays = holding(jwt({ iat: now, exp: now + 10 * DAY }));
+        assert.deepEqual(await direct(rules.remoteSecretTokenExpiry, tenDays, { config: knob }), []);
+    });
+
+    it("long-lived-reader-token: in production stacks, a token without exp or living longer than the knob", async () => {
+        const prod = { stackTags: { environment: "production" } };
+        const legacy = await direct(rules.longLivedReaderToken, holding(jwt({})), prod);
+        assert.match(legacy.join("\n"), /key west: the token of user west never expires \(no exp claim\)/);
+        failedPolicies.add("long-lived-reader-token");
+        const year = await direct(rules.longLivedReaderToken, holding(jwt({ iat: now, exp: now + 365 * DAY })), prod);
+        assert.match(year.join("\n"), /lives 365 days, more than 90/);
+        const ok = holding(jwt({ iat: now, exp: now + 90 * DAY }));
+        assert.deepEqual(await direct(rules.longLivedReaderToken, ok, prod), []);
+        const dev = { stackTags: { environment: "dev" } };
+        assert.deepEqual(await direct(rules.longLivedReaderToken, holding(jwt({})), dev), []);
+    });
+
+    it("both skip unknown data during preview", async () => {
+        const preview = edited(holding(jwt({ exp: now - DAY })), (p) => (p.data = UNKNOWN_STRING));
+        assert.deepEqual(await analyzeResource(preview, policies), []);
+    });
+});
+
 // Runs last (node:test runs top-level suites in order).
 describe("coverage", () => {
     it("every policy of the pack failed on some broken resource or stack above", () => {

@@ -245,6 +245,7 @@ describe("docs/operations.md: quoted names, URNs, import file, errors and links"
                 defaultRevision: "1-29-2",
             }),
         ),
+        await resourcesOf(mesh([p1, p2], { remoteSecrets: { readerAccounts: "perHolder" } })),
     ];
 
     test("every <cluster>-… resource name it mentions is one the program registers", async () => {
