@@ -8,42 +8,14 @@
  */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { IstioMulticlusterMesh, MeshClusterAccess } from "../../components/mesh/mesh";
 import { MeshConfig } from "../../components/config/config";
-import { buildMeshPlan } from "../../components/plan/mesh-plan";
-import { policies } from "../../policies/rules";
-import { runUnderMocks } from "../harness";
+import { diagnose, recordProgram as record } from "../policy-program";
 import { MESHES, MeshName } from "../istio-fixtures";
-import { Diagnostic, FakeResource, analyzeEach, analyzeStack, fromRecorded, of } from "../policy-driver";
-
-function access(config: MeshConfig): Record<string, MeshClusterAccess> {
-    return Object.fromEntries(
-        config.clusters.map((c) => [
-            c.name,
-            {
-                kubeconfig: `apiVersion: v1\nkind: Config\ncurrent-context: ${c.name}\n`,
-                context: c.name,
-                apiServer: `https://${c.name}.example.test:6443`,
-            },
-        ]),
-    );
-}
+import { Diagnostic, FakeResource, of } from "../policy-driver";
 
 /** ECDSA keys: the tls mocks make real keys, and RSA-4096 (the default) costs seconds each; RSA is judged in policies.test.ts. */
 function fastKeys(config: MeshConfig): MeshConfig {
     return { ...config, ca: { ...config.ca, keyAlgorithm: "ECDSA", ecdsaCurve: "P256" } };
-}
-
-async function record(config: MeshConfig, preview: boolean): Promise<FakeResource[]> {
-    const { resources } = await runUnderMocks(
-        () => new IstioMulticlusterMesh("mesh", { config, plan: buildMeshPlan(config), access: access(config) }),
-        { preview },
-    );
-    return fromRecorded(resources);
-}
-
-async function diagnose(stack: FakeResource[]): Promise<Diagnostic[]> {
-    return [...(await analyzeEach(stack, policies)), ...(await analyzeStack(stack, policies))];
 }
 
 function show(diags: Diagnostic[]): string {

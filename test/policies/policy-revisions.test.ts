@@ -5,38 +5,9 @@
  */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { IstioMulticlusterMesh, MeshClusterAccess } from "../../components/mesh/mesh";
-import { MeshConfig } from "../../components/config/config";
-import { buildMeshPlan } from "../../components/plan/mesh-plan";
-import { policies } from "../../policies/rules";
-import { runUnderMocks } from "../harness";
+import { diagnose, recordProgram as record } from "../policy-program";
 import { meshOf } from "../plan-diff";
-import { Diagnostic, FakeResource, analyzeEach, analyzeStack, fromRecorded } from "../policy-driver";
-
-function access(config: MeshConfig): Record<string, MeshClusterAccess> {
-    return Object.fromEntries(
-        config.clusters.map((c) => [
-            c.name,
-            {
-                kubeconfig: `apiVersion: v1\nkind: Config\ncurrent-context: ${c.name}\n`,
-                context: c.name,
-                apiServer: `https://${c.name}.example.test:6443`,
-            },
-        ]),
-    );
-}
-
-async function record(config: MeshConfig, preview: boolean): Promise<FakeResource[]> {
-    const { resources } = await runUnderMocks(
-        () => new IstioMulticlusterMesh("mesh", { config, plan: buildMeshPlan(config), access: access(config) }),
-        { preview },
-    );
-    return fromRecorded(resources);
-}
-
-async function diagnose(stack: FakeResource[]): Promise<Diagnostic[]> {
-    return [...(await analyzeEach(stack, policies)), ...(await analyzeStack(stack, policies))];
-}
+import { Diagnostic } from "../policy-driver";
 
 const show = (diags: Diagnostic[]) =>
     diags.map((d) => `${d.policyName} [${d.enforcementLevel}]: ${d.message}`).join("\n");
