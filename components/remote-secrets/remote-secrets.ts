@@ -26,6 +26,7 @@ import {
     parseReaderTokenData,
     planRemoteSecrets,
     readerTokenSecretManifest,
+    SecretManifest,
     remoteSecretData,
     remoteSecretLayoutAdvice,
     remoteSecretMetadata,
@@ -77,28 +78,49 @@ export class ClusterReaderToken extends pulumi.ComponentResource implements Remo
 
     constructor(name: string, args: ClusterReaderTokenArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-multicluster:remote:ClusterReaderToken", name, {}, opts);
-        const manifest = readerTokenSecretManifest();
-        this.secret = new k8s.core.v1.Secret(
+        const reader = newReaderTokenSecret(
             resourceName(args.clusterName, "reader-token"),
-            { metadata: manifest.metadata, type: manifest.type },
-            {
-                parent: this,
-                provider: args.provider,
-                dependsOn: args.dependsOn,
-                additionalSecretOutputs: ["data", "stringData"],
-                // Fixed object name: a replacement (`pulumi up --replace` to rotate) must delete the
-                // old Secret, which also invalidates the old token, before creating the new one.
-                deleteBeforeReplace: true,
-                // The wait annotation replaces the provider's built-in 5 s wait for this type; bound it.
-                customTimeouts: { create: READER_TOKEN_WAIT_TIMEOUT, update: READER_TOKEN_WAIT_TIMEOUT },
-            },
+            readerTokenSecretManifest(),
+            { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+            (data) => parseReaderTokenData(args.clusterName, data),
         );
-        const parsed = this.secret.data.apply((data) => parseReaderTokenData(args.clusterName, data));
-        this.token = pulumi.secret(parsed.apply((p) => p.token));
-        this.caData = pulumi.secret(parsed.apply((p) => p.caData));
+        this.secret = reader.secret;
+        this.token = reader.token;
+        this.caData = reader.caData;
         this.dependencies = [this.secret];
         this.registerOutputs({ token: this.token, caData: this.caData });
     }
+}
+
+/**
+ * A legacy service-account token Secret that the token controller fills, and its token and CA
+ * data, both secret: the one way every reader account of the program gets its credential.
+ */
+function newReaderTokenSecret(
+    name: string,
+    manifest: Pick<SecretManifest, "metadata" | "type">,
+    opts: { parent: pulumi.Resource; provider: k8s.Provider; dependsOn: pulumi.Input<pulumi.Resource>[] },
+    parse: (data: Record<string, string> | undefined) => { token: string; caData: string },
+): { secret: k8s.core.v1.Secret; token: pulumi.Output<string>; caData: pulumi.Output<string> } {
+    const secret = new k8s.core.v1.Secret(
+        name,
+        { metadata: manifest.metadata, type: manifest.type },
+        {
+            ...opts,
+            additionalSecretOutputs: ["data", "stringData"],
+            // Fixed object name: a replacement (`pulumi up --replace` to rotate) must delete the
+            // old Secret, which also invalidates the old token, before creating the new one.
+            deleteBeforeReplace: true,
+            // The wait annotation replaces the provider's built-in 5 s wait for this type; bound it.
+            customTimeouts: { create: READER_TOKEN_WAIT_TIMEOUT, update: READER_TOKEN_WAIT_TIMEOUT },
+        },
+    );
+    const parsed = secret.data.apply(parse);
+    return {
+        secret,
+        token: pulumi.secret(parsed.apply((p) => p.token)),
+        caData: pulumi.secret(parsed.apply((p) => p.caData)),
+    };
 }
 
 export interface HolderReaderTokenArgs {
@@ -150,28 +172,20 @@ export class HolderReaderToken extends pulumi.ComponentResource implements Remot
             },
             { parent: this, provider: args.provider, dependsOn: [...args.dependsOn, account] },
         );
-        this.secret = new k8s.core.v1.Secret(
+        const reader = newReaderTokenSecret(
             child("token"),
-            { metadata: m.tokenSecret.metadata, type: m.tokenSecret.type },
-            {
-                parent: this,
-                provider: args.provider,
-                dependsOn: [account],
-                additionalSecretOutputs: ["data", "stringData"],
-                // As ClusterReaderToken: a replacement deletes (and so revokes) the old token first.
-                deleteBeforeReplace: true,
-                customTimeouts: { create: READER_TOKEN_WAIT_TIMEOUT, update: READER_TOKEN_WAIT_TIMEOUT },
-            },
+            m.tokenSecret,
+            { parent: this, provider: args.provider, dependsOn: [account] },
+            (data) =>
+                parseReaderTokenData(args.source, data, {
+                    secret: m.tokenSecret.metadata.name,
+                    account: m.serviceAccount.metadata.name,
+                    owner: `created by this program for ${args.holder}`,
+                }),
         );
-        const parsed = this.secret.data.apply((data) =>
-            parseReaderTokenData(args.source, data, {
-                secret: m.tokenSecret.metadata.name,
-                account: m.serviceAccount.metadata.name,
-                owner: `created by this program for ${args.holder}`,
-            }),
-        );
-        this.token = pulumi.secret(parsed.apply((p) => p.token));
-        this.caData = pulumi.secret(parsed.apply((p) => p.caData));
+        this.secret = reader.secret;
+        this.token = reader.token;
+        this.caData = reader.caData;
         // A holder's Secret must wait for the binding too, or its istiod starts without RBAC.
         this.dependencies = [this.secret, binding];
         this.registerOutputs({ token: this.token, caData: this.caData });
