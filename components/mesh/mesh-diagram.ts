@@ -9,6 +9,7 @@
  */
 import { MeshConfig } from "../config/config";
 import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "../plan/mesh-plan";
+import { ROOT_SOURCE_TEXT } from "./plan-report";
 
 /**
  * Above this many remote-secret pairs the watch edges are grouped: one node per distinct set of
@@ -220,12 +221,7 @@ function sharedRootLines(config: MeshConfig, primaries: readonly ClusterPlan[]):
 function federatedRootLines(primaries: readonly ClusterPlan[]): string[] {
     const lines = [`  subgraph ca["CA: a root per primary, each trusted by every primary"]`];
     for (const c of primaries) {
-        const source =
-            c.root?.source === "existing"
-                ? "existing CA, left alone"
-                : c.root?.source === "import"
-                  ? "imported"
-                  : "generated";
+        const source = ROOT_SOURCE_TEXT[c.root?.source ?? "generate"];
         lines.push(`    ${mermaidId("root", c.name)}(["${label(`root ${c.root?.name ?? c.name} (${source})`)}"])`);
     }
     lines.push("  end");

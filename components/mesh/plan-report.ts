@@ -3,7 +3,7 @@
  * and its JSON form. Pure functions of the plan and the validated config.
  */
 import { EastWestGatewayConfig, MeshConfig } from "../config/config";
-import { advertisedGatewayPort, ClusterPlan, MeshPlan } from "../plan/mesh-plan";
+import { advertisedGatewayPort, ClusterPlan, MeshPlan, PlannedRoot } from "../plan/mesh-plan";
 import { remoteSecretLayoutAdvice } from "../remote-secrets/remote-secrets-manifest";
 
 /** Estimated Pulumi resources the program registers for one cluster (components not counted). */
@@ -92,7 +92,8 @@ function rootCaSummary(config: MeshConfig): string {
     return config.ca.mode === "generate" ? `generated (${key}, ${config.ca.validityDays} days)` : "imported";
 }
 
-const ROOT_SOURCE_TEXT = {
+/** How `npm run plan` and the diagram name where a primary's root comes from. */
+export const ROOT_SOURCE_TEXT: Record<PlannedRoot["source"], string> = {
     shared: "shared",
     generate: "generated",
     import: "imported",
