@@ -3,10 +3,9 @@
  * and every primary's istiod trusts the roots of all the others through `meshConfig.caCertificates`.
  * Nothing here needs Pulumi; `pki.ts` makes the roots and `istio-values.ts` writes the trust.
  */
-import * as crypto from "node:crypto";
 import { CaConfig, ClusterConfig, MeshConfig } from "../config/config";
 import { clusterRootName } from "../plan/naming";
-import { certificateSummary, pemCertificates } from "./pki-spec";
+import { certificateSummary, withTrailingNewline } from "./pki-spec";
 
 /** The settings of a root the program makes or imports for one primary of a federated mesh. */
 export function federatedRootCaConfig(config: Pick<MeshConfig, "ca">, cluster: ClusterConfig): CaConfig {
@@ -33,11 +32,6 @@ export interface PrimaryRootPem {
     certPem: string;
 }
 
-function fingerprintOf(pem: string): string {
-    const blocks = pemCertificates(pem);
-    return new crypto.X509Certificate(blocks[0] ?? pem).fingerprint256;
-}
-
 /**
  * The roots `cluster`'s istiod must trust besides its own: every other primary's root, in the
  * order of the primaries' names (so the order of `clusters` never changes a value), each root
@@ -45,14 +39,14 @@ function fingerprintOf(pem: string): string {
  */
 export function peerRootPems(cluster: string, roots: readonly PrimaryRootPem[]): string[] {
     const own = roots.find((r) => r.cluster === cluster);
-    const seen = new Set<string>(own ? [fingerprintOf(own.certPem)] : []);
+    const seen = new Set<string>(own ? [certificateSummary(own.certPem).fingerprintSha256] : []);
     const result: string[] = [];
     for (const root of [...roots].sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0))) {
         if (root.cluster === cluster) continue;
-        const fingerprint = fingerprintOf(root.certPem);
+        const fingerprint = certificateSummary(root.certPem).fingerprintSha256;
         if (seen.has(fingerprint)) continue;
         seen.add(fingerprint);
-        result.push(root.certPem.endsWith("\n") ? root.certPem : `${root.certPem}\n`);
+        result.push(withTrailingNewline(root.certPem));
     }
     return result;
 }

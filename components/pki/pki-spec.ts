@@ -108,7 +108,8 @@ export function intermediateCertSpec(intermediate: IntermediateConfig): Intermed
     };
 }
 
-function withTrailingNewline(pem: string): string {
+/** `pem` ending in exactly the newline PEM readers expect between concatenated blocks. */
+export function withTrailingNewline(pem: string): string {
     return pem.endsWith("\n") ? pem : `${pem}\n`;
 }
 

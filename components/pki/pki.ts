@@ -395,10 +395,11 @@ function createFederatedRoot(
             notAfter: summary.notAfter,
         };
     }
+    const caConfig = federatedRootCaConfig(config, cluster);
     const ca = new MeshRootCa(
-        federatedRootCaConfig(config, cluster).name,
+        caConfig.name,
         {
-            ca: federatedRootCaConfig(config, cluster),
+            ca: caConfig,
             intermediate: config.intermediate,
             importedKeyPem,
             configPaths: { ca: `clusters[${index}].ca`, key: `caKeyPems.${cluster.name}` },

@@ -248,12 +248,12 @@ const cacertsOf = (resources: Map<string, RecordedResource>, cluster: string) =>
     byName(resources, "kubernetes:core/v1:Secret", `${cluster}-cacerts`).inputs.stringData as Record<string, string>;
 
 /** Imported roots' keys go in as the program passes them: the secret `caKeyPems` map. */
-async function federatedResources(config: MeshConfig) {
+async function federatedResources(config: MeshConfig, rootKeyPems: Record<string, string> = { b: rootB.keyPem }) {
     const { resources } = await runUnderMocks(
         () =>
             new IstioMulticlusterMesh("mesh", {
                 ...meshArgsOf(config),
-                importedClusterRootKeyPems: { b: rootB.keyPem },
+                importedClusterRootKeyPems: rootKeyPems,
             }),
         { stableTls: true },
     );
@@ -520,17 +520,7 @@ describe("from federated roots to one root (docs/pki.md): the plan diff of each 
                 caKeyPems: { a: rootA.keyPem, ...(bRoot ? { b: rootA.keyPem } : {}) },
             },
         );
-    const run = async (config: MeshConfig) => {
-        const { resources } = await runUnderMocks(
-            () =>
-                new IstioMulticlusterMesh("mesh", {
-                    ...meshArgsOf(config),
-                    importedClusterRootKeyPems: { a: rootA.keyPem, b: rootA.keyPem },
-                }),
-            { stableTls: true },
-        );
-        return resourcesByUrn(resources);
-    };
+    const run = (config: MeshConfig) => federatedResources(config, { a: rootA.keyPem, b: rootA.keyPem });
 
     test("step 1: b imports the future shared root; only b's root, chain and cacerts and the two trust lists change", async () => {
         const before = await run(stage());
