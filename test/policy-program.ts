@@ -6,7 +6,7 @@ import { MeshConfig } from "../components/config/config";
 import { IstioMulticlusterMesh, MeshClusterAccess } from "../components/mesh/mesh";
 import { buildMeshPlan } from "../components/plan/mesh-plan";
 import { policies } from "../policies/rules";
-import { runUnderMocks } from "./harness";
+import { MockOptions, runUnderMocks } from "./harness";
 import { Diagnostic, FakeResource, analyzeEach, analyzeStack, fromRecorded } from "./policy-driver";
 
 /** A placeholder kubeconfig and API server per cluster (nothing is read or dialled under mocks). */
@@ -24,10 +24,14 @@ function access(config: MeshConfig): Record<string, MeshClusterAccess> {
 }
 
 /** Every resource the program registers for `config`, as the policy driver takes them. */
-export async function recordProgram(config: MeshConfig, preview: boolean): Promise<FakeResource[]> {
+export async function recordProgram(
+    config: MeshConfig,
+    preview: boolean,
+    options: Omit<MockOptions, "preview"> = {},
+): Promise<FakeResource[]> {
     const { resources } = await runUnderMocks(
         () => new IstioMulticlusterMesh("mesh", { config, plan: buildMeshPlan(config), access: access(config) }),
-        { preview },
+        { ...options, preview },
     );
     return fromRecorded(resources);
 }

@@ -195,7 +195,7 @@ export interface RemoteSecretsConfig {
     /**
      * How the reader credential is minted. `serviceAccountTokenSecret` (default, what istioctl
      * does): a legacy token that never expires. `tokenRequest`: a token with an expiry from the
-     * TokenRequest API; declared, but refused by validation until its mint step exists.
+     * TokenRequest API, bound to an anchor Secret, re-minted by the first run inside its window.
      */
     tokenMode: "serviceAccountTokenSecret" | "tokenRequest";
     /** Lifetime of a `tokenRequest` token, in days. Default 90. */

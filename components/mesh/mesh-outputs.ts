@@ -12,7 +12,7 @@ import { RootRotationSummary, rootRotationSummary } from "../pki/pki-spec";
 import { FederatedRootSummary, federatedRootSummary } from "../pki/federation";
 import { ClusterPlan } from "../plan/mesh-plan";
 import { troubleshootingCommands } from "../verification/verification";
-import { readerCredentialSummaries } from "../remote-secrets/reader-accounts";
+import { ReaderCredentialSummary, readerCredentialSummaries } from "../remote-secrets/reader-accounts";
 
 /**
  * During a root rotation: its stage, which root signs, both roots' fingerprints and expiries, and
@@ -49,6 +49,30 @@ function federatedRootOutput(
 }
 
 /** The Mermaid diagram of the mesh with the gateway addresses the clusters report after `up`. */
+/**
+ * Per holder and watched cluster, the credential its remote secret carries; a minted token's
+ * expiry comes from the token itself, since only the API server's answer knows it.
+ */
+function readerCredentialsOutput(
+    mesh: IstioMulticlusterMesh,
+    pairs: readonly { holder: string; source: string }[],
+    config: MeshConfig,
+): Record<string, Record<string, pulumi.Input<ReaderCredentialSummary>>> {
+    const summaries = readerCredentialSummaries(pairs, config.remoteSecrets);
+    const { readers, holderReaders } = mesh.remoteSecrets;
+    return Object.fromEntries(
+        Object.entries(summaries).map(([holder, bySource]) => [
+            holder,
+            Object.fromEntries(
+                Object.entries(bySource).map(([source, summary]) => {
+                    const expiresAt = (holderReaders[source]?.[holder] ?? readers[source])?.expiresAt;
+                    return [source, expiresAt ? expiresAt.apply((expires) => ({ ...summary, expires })) : summary];
+                }),
+            ),
+        ]),
+    );
+}
+
 function meshDiagramOutput(mesh: IstioMulticlusterMesh, args: IstioMulticlusterMeshArgs): pulumi.Output<string> {
     const gateways = args.plan.clusters.flatMap((c) => {
         const gw = mesh.members[c.name].eastWestGateway;
@@ -123,6 +147,6 @@ export function meshStackOutputs(mesh: IstioMulticlusterMesh, args: IstioMulticl
         troubleshooting: troubleshootingCommands(plan, config, contexts),
         verification: mesh.verification?.results,
         verificationMatrix: mesh.verification?.matrix,
-        readerCredentials: readerCredentialSummaries(plan.remoteSecretPairs, config.remoteSecrets),
+        readerCredentials: readerCredentialsOutput(mesh, plan.remoteSecretPairs, config),
     };
 }

@@ -272,6 +272,7 @@ function remoteSecretsArgs(
                     tlsServerName: c.config.apiServerTlsServerName,
                     istioReleases: [members[c.name].controlPlane.base, ...istiodReleases(members[c.name])],
                     namespace: members[c.name].controlPlane.namespace,
+                    access: { kubeconfig: pulumi.secret(access[c.name].kubeconfig), context: access[c.name].context },
                 },
             ]),
         ),

@@ -22,7 +22,8 @@ export interface ClusterResourceCounts {
     /**
      * Reader credential objects (clusters some primary watches): the shared token Secret, or with
      * `remoteSecrets.readerAccounts: perHolder` an account, a binding and a token Secret per
-     * primary watching the cluster.
+     * primary watching the cluster. With `tokenMode: tokenRequest` each token is two: the anchor
+     * Secret and the minted token bound to it.
      */
     readerToken: number;
     /** Remote secrets held (per source or one per holder, by `remoteSecrets.layout`). */
@@ -37,8 +38,20 @@ export interface PlanResourceCounts {
     total: number;
 }
 
-/** ServiceAccount, ClusterRoleBinding and token Secret of one per-holder reader account. */
-const READER_OBJECTS_PER_HOLDER = 3;
+/** ServiceAccount and ClusterRoleBinding of one per-holder reader account (its token comes on top). */
+const ACCOUNT_OBJECTS_PER_HOLDER = 2;
+
+/** A legacy token is one Secret; a `tokenRequest` token is its anchor Secret and the minted token. */
+function readerCredentialObjects(
+    c: ClusterPlan,
+    settings: Partial<Pick<MeshConfig["remoteSecrets"], "readerAccounts" | "tokenMode">>,
+): number {
+    if (!c.readerTokenSecret) return 0;
+    const perToken = settings.tokenMode === "tokenRequest" ? 2 : 1;
+    return settings.readerAccounts === "perHolder"
+        ? (ACCOUNT_OBJECTS_PER_HOLDER + perToken) * c.watchedBy.length
+        : perToken;
+}
 
 /** Counts what the plan makes, per cluster and for the PKI. An estimate of `pulumi up`'s resources. */
 export function countPlanResources(
@@ -46,7 +59,7 @@ export function countPlanResources(
     config: {
         ca: Pick<MeshConfig["ca"], "mode">;
         remoteSecrets: Pick<MeshConfig["remoteSecrets"], "layout"> &
-            Partial<Pick<MeshConfig["remoteSecrets"], "readerAccounts">>;
+            Partial<Pick<MeshConfig["remoteSecrets"], "readerAccounts" | "tokenMode">>;
     },
 ): PlanResourceCounts {
     const clusters = plan.clusters.map((c): ClusterResourceCounts => {
@@ -58,11 +71,7 @@ export function countPlanResources(
             helmReleases: 1 + (c.revisions?.revisions.length ?? 1) + (c.eastWestGateway ? 1 : 0),
             istioConfigObjects:
                 (c.crossNetworkGateway ? 1 : 0) + (c.exposeIstiod ? 1 + (c.revisions?.revisions.length ?? 1) : 0),
-            readerToken: !c.readerTokenSecret
-                ? 0
-                : config.remoteSecrets.readerAccounts === "perHolder"
-                  ? READER_OBJECTS_PER_HOLDER * c.watchedBy.length
-                  : 1,
+            readerToken: readerCredentialObjects(c, config.remoteSecrets),
             remoteSecrets:
                 config.remoteSecrets.layout === "perHolder"
                     ? Math.min(1, c.remoteSecretSources.length)

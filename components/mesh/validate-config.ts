@@ -17,7 +17,7 @@ import {
     federatedMeshRules,
 } from "../pki/federated-config-rules";
 import { meshIdentityRules, topologyRules } from "../plan/config-rules";
-import { tokenLifetimeRules, tokenModeAvailabilityRules } from "../remote-secrets/config-rules";
+import { tokenLifetimeRules, tokenTtlRules } from "../remote-secrets/config-rules";
 import { verificationRules } from "../verification/config-rules";
 
 /** Every domain's rules, in the order their problems read best (problems are sorted by path). */
@@ -40,7 +40,7 @@ export const MESH_CONFIG_RULES: ConfigRuleSet = {
         istioNamingRules,
         revisionRules,
         tokenLifetimeRules,
-        tokenModeAvailabilityRules,
+        tokenTtlRules,
     ],
 };
 

@@ -69,6 +69,14 @@ export function holderReaderTokenSecretName(holder: string): string {
 }
 
 /**
+ * `tokenMode: tokenRequest`: the Secret a reader account's tokens are bound to (deleting it
+ * revokes them), `<account>-token-anchor`.
+ */
+export function tokenAnchorSecretName(account: string): string {
+    return `${account}-token-anchor`;
+}
+
+/**
  * The read-only ClusterRole the `istiod` chart renders for remote-secret readers:
  * `istio-reader-clusterrole[-<revision>]-<namespace>`; a per-holder account is bound to it.
  */
@@ -79,7 +87,7 @@ export function readerClusterRoleName(revision?: string): string {
 /** Pulumi resource name of a per-holder reader object in `source`: `<source>-reader-<what>-<holder>`. */
 export function holderReaderResourceName(
     source: string,
-    what: "account" | "binding" | "token",
+    what: "account" | "binding" | "token" | "token-anchor" | "token-request",
     holder: string,
 ): string {
     return `${source}-reader-${what}-${holder}`;

@@ -5,6 +5,7 @@
  */
 import { ConfigProblem } from "../config/config";
 import { ConfigRuleContext, int, isObj, str } from "../config/rule-context";
+import { tokenTtlDaysProblem } from "./token-request";
 
 /** Schema defaults of the lifetime keys (kept here so the rule can tell "left alone" from "set"). */
 const DEFAULT_TOKEN_TTL_DAYS = 90;
@@ -54,18 +55,22 @@ export function tokenLifetimeRules(ctx: ConfigRuleContext): ConfigProblem[] {
 }
 
 /**
- * What this version can build. `tokenRequest` is a declared mode (so its keys validate and its
- * renewal logic is tested), but the step that mints the token is not built yet; refusing it here
- * keeps a stack from planning a mesh whose credentials cannot be made.
+ * `tokenTtlDays` must be a lifetime the TokenRequest API accepts at all (10 minutes to 2^32
+ * seconds). A cap the API server sets itself (`--service-account-max-token-expiration`) cannot be
+ * seen before a token is minted; the mint step refuses a token granted shorter than asked.
  */
-export function tokenModeAvailabilityRules(ctx: ConfigRuleContext): ConfigProblem[] {
+export function tokenTtlRules(ctx: ConfigRuleContext): ConfigProblem[] {
     const rs = isObj(ctx.data.remoteSecrets) ? ctx.data.remoteSecrets : undefined;
-    if (str(rs, "tokenMode") !== "tokenRequest") return [];
-    return [
-        {
-            path: "remoteSecrets.tokenMode",
-            message: "tokenRequest is not available in this version: the step that mints the token is not built yet.",
-            fix: "Use remoteSecrets.tokenMode serviceAccountTokenSecret (the default) for now; see docs/security.md.",
-        },
-    ];
+    const ttl = days(int(rs, "tokenTtlDays"));
+    if (str(rs, "tokenMode") !== "tokenRequest" || ttl === undefined) return [];
+    const problem = tokenTtlDaysProblem(ttl);
+    return problem
+        ? [
+              {
+                  path: "remoteSecrets.tokenTtlDays",
+                  message: `${problem}.`,
+                  fix: "Set remoteSecrets.tokenTtlDays to a lifetime in that range (default 90).",
+              },
+          ]
+        : [];
 }

@@ -11,6 +11,7 @@ import {
     READER_SERVICE_ACCOUNT,
     READER_TOKEN_SECRET,
     readerClusterRoleName,
+    tokenAnchorSecretName,
 } from "../plan/naming";
 import { RemoteSecretsConfig } from "../config/config";
 import {
@@ -97,18 +98,44 @@ export function holderReaderManifests(holder: string, revision?: string): Holder
     };
 }
 
+/** The Secret a `tokenRequest` token is bound to: no data, it only has to exist. */
+export interface TokenAnchorManifest {
+    apiVersion: "v1";
+    kind: "Secret";
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    type: "Opaque";
+}
+
+/**
+ * The anchor of the shared reader account's tokens (`holder` absent) or of one holder's. A
+ * TokenRequest token bound to it stops authenticating the moment it is deleted.
+ */
+export function tokenAnchorManifest(holder?: string): TokenAnchorManifest {
+    const account = holder ? holderReaderAccountName(holder) : READER_SERVICE_ACCOUNT;
+    return {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+            name: tokenAnchorSecretName(account),
+            namespace: ISTIO_NAMESPACE,
+            labels: holder ? { [LABEL_READER_HOLDER]: holder } : {},
+        },
+        type: "Opaque",
+    };
+}
+
 /** What a holder's kubeconfig about a source authenticates with, for stack outputs and policies. */
 export interface ReaderCredentialSummary {
-    /**
-     * How the token was made. Only legacy token Secrets exist today (`tokenMode: tokenRequest` is
-     * refused by validation), so this is always `serviceAccountTokenSecret` and `expires` `never`.
-     */
-    kind: "serviceAccountTokenSecret";
+    /** How the token was made (`remoteSecrets.tokenMode`). */
+    kind: RemoteSecretsConfig["tokenMode"];
     /** `istio-system/<account>` in the watched cluster that the token authenticates as. */
     account: string;
-    /** Token Secret in the watched cluster that carries it. */
+    /** Secret in the watched cluster that carries the token (legacy) or that it is bound to (tokenRequest). */
     tokenSecret: string;
-    /** Expiry (RFC 3339), or `never` for a legacy token. */
+    /**
+     * Expiry (RFC 3339), or `never` for a legacy token. For a `tokenRequest` token the plan does
+     * not know it; the stack output takes it from the minted token.
+     */
     expires: string;
 }
 
@@ -118,16 +145,19 @@ export interface ReaderCredentialSummary {
  */
 export function readerCredentialSummaries(
     pairs: readonly { holder: string; source: string }[],
-    settings: Pick<RemoteSecretsConfig, "readerAccounts">,
+    settings: Pick<RemoteSecretsConfig, "readerAccounts" | "tokenMode">,
 ): Record<string, Record<string, ReaderCredentialSummary>> {
     const out: Record<string, Record<string, ReaderCredentialSummary>> = {};
+    const requested = settings.tokenMode === "tokenRequest";
     for (const { holder, source } of pairs) {
         const perHolder = settings.readerAccounts === "perHolder";
+        const account = perHolder ? holderReaderAccountName(holder) : READER_SERVICE_ACCOUNT;
+        const legacySecret = perHolder ? holderReaderTokenSecretName(holder) : READER_TOKEN_SECRET;
         (out[holder] ??= {})[source] = {
-            kind: "serviceAccountTokenSecret",
-            account: `${ISTIO_NAMESPACE}/${perHolder ? holderReaderAccountName(holder) : READER_SERVICE_ACCOUNT}`,
-            tokenSecret: perHolder ? holderReaderTokenSecretName(holder) : READER_TOKEN_SECRET,
-            expires: "never",
+            kind: settings.tokenMode,
+            account: `${ISTIO_NAMESPACE}/${account}`,
+            tokenSecret: requested ? tokenAnchorSecretName(account) : legacySecret,
+            expires: requested ? "set when minted" : "never",
         };
     }
     return out;

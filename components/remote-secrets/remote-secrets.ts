@@ -5,13 +5,12 @@
  * The values (kubeconfig, metadata, which Secrets a holder gets) live in
  * `remote-secrets-manifest.ts`; these components only turn them into resources.
  *
- * Token modes: today only `serviceAccountTokenSecret` ({@link ClusterReaderToken}, what istioctl
- * does: a long-lived legacy token). A TokenRequest mode with an expiry can be added later as a
- * separate component type that also implements {@link RemoteReaderCredential}, whose resources
- * get different names (e.g. `<cluster>-reader-token-request`). Switching modes then creates the
- * new credential, updates every holder's Secret in place (same names, new kubeconfig) and deletes
- * the old token Secret, which revokes the legacy token; no state surgery or alias is needed.
- * See docs/security.md.
+ * Token modes: `serviceAccountTokenSecret` ({@link ClusterReaderToken}, what istioctl does: a
+ * long-lived legacy token) and `tokenRequest` ({@link ClusterReaderTokenRequest}: a token with an
+ * expiry, bound to a Secret, re-minted by the first run inside its renewal window). Both implement
+ * {@link RemoteReaderCredential} and their resources have different names, so switching modes
+ * creates the new credential, updates every holder's Secret in place (same names, new kubeconfig)
+ * and deletes the old one afterwards; no state surgery or alias is needed. See docs/security.md.
  *
  * Reader accounts: `remoteSecrets.readerAccounts: shared` uses the chart's one account per
  * watched cluster ({@link ClusterReaderToken}); `perHolder` gives every primary its own account in
@@ -32,10 +31,12 @@ import {
     remoteSecretMetadata,
     renderRemoteKubeconfig,
 } from "./remote-secrets-manifest";
-import { holderReaderManifests } from "./reader-accounts";
+import { holderReaderManifests, tokenAnchorManifest } from "./reader-accounts";
+import { ReaderTokenRequest } from "./token-request-provider";
+import { tokenRequestSeconds } from "./token-request";
 import { RemoteSecretsConfig } from "../config/config";
 import { MeshPlan } from "../plan/mesh-plan";
-import { holderReaderResourceName, resourceName } from "../plan/naming";
+import { READER_SERVICE_ACCOUNT, holderReaderResourceName, resourceName } from "../plan/naming";
 
 export * from "./remote-secrets-manifest";
 
@@ -47,6 +48,19 @@ export interface RemoteReaderCredential {
     readonly caData: pulumi.Output<string>;
     /** Resources that must exist before a holder's Secret refers to this credential. */
     readonly dependencies: pulumi.Resource[];
+    /** Expiry of the token (RFC 3339); absent for a legacy token, which never expires. */
+    readonly expiresAt?: pulumi.Output<string>;
+}
+
+/** How a watched cluster's reader tokens are minted with `tokenMode: tokenRequest`. */
+export interface TokenRequestSettings {
+    /** The watched cluster's kubeconfig content, as its provider uses it. Secret. */
+    kubeconfig: pulumi.Input<string>;
+    /** Context inside `kubeconfig`. */
+    context?: string;
+    /** `remoteSecrets.tokenTtlDays` and `renewBeforeDays`. */
+    ttlDays: number;
+    renewBeforeDays: number;
 }
 
 export interface ClusterReaderTokenArgs {
@@ -90,6 +104,96 @@ export class ClusterReaderToken extends pulumi.ComponentResource implements Remo
         this.dependencies = [this.secret];
         this.registerOutputs({ token: this.token, caData: this.caData });
     }
+}
+
+export interface ClusterReaderTokenRequestArgs extends ClusterReaderTokenArgs {
+    /** Kubeconfig, context and lifetime the token is minted with. */
+    request: TokenRequestSettings;
+}
+
+/**
+ * `tokenMode: tokenRequest`, `readerAccounts: shared`: a token of `istio-reader-service-account`
+ * from the TokenRequest API, bound to the Secret `istio-reader-service-account-token-anchor`.
+ * Deleting (or replacing) that Secret revokes the token at once; otherwise it ends at its expiry.
+ */
+export class ClusterReaderTokenRequest extends pulumi.ComponentResource implements RemoteReaderCredential {
+    /** The Secret the token is bound to. */
+    public readonly anchor: k8s.core.v1.Secret;
+    /** The minted token. */
+    public readonly request: ReaderTokenRequest;
+    public readonly token: pulumi.Output<string>;
+    public readonly caData: pulumi.Output<string>;
+    public readonly expiresAt: pulumi.Output<string>;
+    public readonly dependencies: pulumi.Resource[];
+
+    constructor(name: string, args: ClusterReaderTokenRequestArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-multicluster:remote:ClusterReaderTokenRequest", name, {}, opts);
+        const minted = newBoundReaderToken(
+            {
+                anchor: resourceName(args.clusterName, "reader-token-anchor"),
+                request: resourceName(args.clusterName, "reader-token-request"),
+            },
+            { cluster: args.clusterName, serviceAccount: READER_SERVICE_ACCOUNT, anchor: tokenAnchorManifest() },
+            args.request,
+            { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+        );
+        this.anchor = minted.anchor;
+        this.request = minted.request;
+        this.token = minted.token;
+        this.caData = minted.caData;
+        this.expiresAt = minted.expiresAt;
+        this.dependencies = [this.request];
+        this.registerOutputs({ token: this.token, caData: this.caData, expiresAt: this.expiresAt });
+    }
+}
+
+/**
+ * The anchor Secret and the token bound to it. The anchor has a fixed object name, so replacing
+ * it deletes it first, which revokes every token bound to it.
+ */
+function newBoundReaderToken(
+    names: { anchor: string; request: string },
+    who: { cluster: string; holder?: string; serviceAccount: string; anchor: ReturnType<typeof tokenAnchorManifest> },
+    request: TokenRequestSettings,
+    opts: { parent: pulumi.Resource; provider: k8s.Provider; dependsOn: pulumi.Input<pulumi.Resource>[] },
+): {
+    anchor: k8s.core.v1.Secret;
+    request: ReaderTokenRequest;
+    token: pulumi.Output<string>;
+    caData: pulumi.Output<string>;
+    expiresAt: pulumi.Output<string>;
+} {
+    const anchor = new k8s.core.v1.Secret(
+        names.anchor,
+        { metadata: who.anchor.metadata, type: who.anchor.type },
+        { ...opts, deleteBeforeReplace: true },
+    );
+    const minted = new ReaderTokenRequest(
+        names.request,
+        {
+            cluster: who.cluster,
+            ...(who.holder ? { holder: who.holder } : {}),
+            namespace: who.anchor.metadata.namespace,
+            serviceAccount: who.serviceAccount,
+            boundSecretName: anchor.metadata.name,
+            boundSecretUid: anchor.metadata.uid,
+            ...tokenRequestSeconds({ ttlDays: request.ttlDays, renewBeforeDays: request.renewBeforeDays }),
+            kubeconfig: request.kubeconfig,
+            ...(request.context ? { context: request.context } : {}),
+        },
+        { parent: opts.parent, dependsOn: [...opts.dependsOn, anchor] },
+    );
+    // Printed by the preview that plans the re-mint and by the up that makes it.
+    minted.renewalReason.apply((reason) => {
+        if (reason) pulumi.log.warn(`Re-minting: ${reason}`, opts.parent);
+    });
+    return {
+        anchor,
+        request: minted,
+        token: pulumi.secret(minted.token),
+        caData: pulumi.secret(minted.caData),
+        expiresAt: minted.expiresAt,
+    };
 }
 
 /**
@@ -137,6 +241,8 @@ export interface HolderReaderTokenArgs {
      * binding refers to and `istio-base` the namespace's reader RBAC.
      */
     dependsOn: pulumi.Input<pulumi.Resource>[];
+    /** `tokenMode: tokenRequest`: mint the account's token with these; a legacy token Secret otherwise. */
+    request?: TokenRequestSettings;
 }
 
 /**
@@ -145,18 +251,21 @@ export interface HolderReaderTokenArgs {
  * legacy token Secret. Removing the holder from the mesh deletes exactly these three objects.
  */
 export class HolderReaderToken extends pulumi.ComponentResource implements RemoteReaderCredential {
-    /** The token Secret (its `data` is filled by the token controller and is a secret output). */
-    public readonly secret: k8s.core.v1.Secret;
+    /** The legacy token Secret (`tokenMode: serviceAccountTokenSecret`; its `data` is a secret output). */
+    public readonly secret?: k8s.core.v1.Secret;
+    /** The minted token (`tokenMode: tokenRequest`). */
+    public readonly request?: ReaderTokenRequest;
     /** The decoded bearer token of the holder's account. Secret. */
     public readonly token: pulumi.Output<string>;
-    /** `ca.crt` of the token Secret, base64 as stored. Secret. */
+    /** Base64 PEM of the watched cluster's CA, as a kubeconfig carries it. Secret. */
     public readonly caData: pulumi.Output<string>;
+    public readonly expiresAt?: pulumi.Output<string>;
     public readonly dependencies: pulumi.Resource[];
 
     constructor(name: string, args: HolderReaderTokenArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-multicluster:remote:HolderReaderToken", name, {}, opts);
         const m = holderReaderManifests(args.holder, args.revision);
-        const child = (what: "account" | "binding" | "token") =>
+        const child = (what: "account" | "binding" | "token" | "token-anchor" | "token-request") =>
             holderReaderResourceName(args.source, what, args.holder);
         const account = new k8s.core.v1.ServiceAccount(
             child("account"),
@@ -172,23 +281,39 @@ export class HolderReaderToken extends pulumi.ComponentResource implements Remot
             },
             { parent: this, provider: args.provider, dependsOn: [...args.dependsOn, account] },
         );
-        const reader = newReaderTokenSecret(
-            child("token"),
-            m.tokenSecret,
-            { parent: this, provider: args.provider, dependsOn: [account] },
-            (data) =>
+        const childOpts = { parent: this, provider: args.provider, dependsOn: [account] };
+        if (args.request) {
+            const minted = newBoundReaderToken(
+                { anchor: child("token-anchor"), request: child("token-request") },
+                {
+                    cluster: args.source,
+                    holder: args.holder,
+                    serviceAccount: m.serviceAccount.metadata.name,
+                    anchor: tokenAnchorManifest(args.holder),
+                },
+                args.request,
+                childOpts,
+            );
+            this.request = minted.request;
+            this.token = minted.token;
+            this.caData = minted.caData;
+            this.expiresAt = minted.expiresAt;
+            this.dependencies = [minted.request, binding];
+        } else {
+            const reader = newReaderTokenSecret(child("token"), m.tokenSecret, childOpts, (data) =>
                 parseReaderTokenData(args.source, data, {
                     secret: m.tokenSecret.metadata.name,
                     account: m.serviceAccount.metadata.name,
                     owner: `created by this program for ${args.holder}`,
                 }),
-        );
-        this.secret = reader.secret;
-        this.token = reader.token;
-        this.caData = reader.caData;
-        // A holder's Secret must wait for the binding too, or its istiod starts without RBAC.
-        this.dependencies = [this.secret, binding];
-        this.registerOutputs({ token: this.token, caData: this.caData });
+            );
+            this.secret = reader.secret;
+            this.token = reader.token;
+            this.caData = reader.caData;
+            // A holder's Secret must wait for the binding too, or its istiod starts without RBAC.
+            this.dependencies = [reader.secret, binding];
+        }
+        this.registerOutputs({ token: this.token, caData: this.caData, expiresAt: this.expiresAt });
     }
 }
 
@@ -322,6 +447,8 @@ export interface MeshRemoteSecretsCluster {
     istioReleases: pulumi.Input<pulumi.Resource>[];
     /** The cluster's `istio-system` namespace, when the program manages it. */
     namespace?: pulumi.Input<pulumi.Resource>;
+    /** Kubeconfig content and context of the cluster's provider: `tokenMode: tokenRequest` mints with them. Secret. */
+    access?: { kubeconfig: pulumi.Input<string>; context?: string };
 }
 
 export interface MeshRemoteSecretsArgs {
@@ -338,7 +465,7 @@ export interface MeshRemoteSecretsArgs {
 /** The remote-secret resources of a whole mesh. */
 export interface MeshRemoteSecrets {
     /** Watched cluster → its shared reader token (`readerAccounts: shared`; empty otherwise). */
-    readers: Record<string, ClusterReaderToken>;
+    readers: Record<string, ClusterReaderToken | ClusterReaderTokenRequest>;
     /** Watched cluster → holder → that holder's own reader account (`readerAccounts: perHolder`; empty otherwise). */
     holderReaders: Record<string, Record<string, HolderReaderToken>>;
     /** Holder (primary) → its remote secrets. */
@@ -349,20 +476,32 @@ export interface MeshRemoteSecrets {
 
 type ClusterOf = (name: string) => MeshRemoteSecretsCluster;
 
+/** `tokenMode: tokenRequest`: how the tokens of `cluster` are minted; undefined for legacy tokens. */
+function tokenRequestFor(args: MeshRemoteSecretsArgs, c: MeshRemoteSecretsCluster, cluster: string) {
+    if (args.settings.tokenMode !== "tokenRequest") return undefined;
+    if (!c.access) throw new Error(`createMeshRemoteSecrets: tokenRequest needs the kubeconfig of cluster ${cluster}`);
+    return {
+        kubeconfig: c.access.kubeconfig,
+        context: c.access.context,
+        ttlDays: args.settings.tokenTtlDays,
+        renewBeforeDays: args.settings.renewBeforeDays,
+    };
+}
+
 /** `readerAccounts: shared`: one reader token per watched cluster, `<cluster>-remote-reader`. */
 function createSharedReaders(
     args: MeshRemoteSecretsArgs,
     clusterOf: ClusterOf,
     opts?: pulumi.ComponentResourceOptions,
-): Record<string, ClusterReaderToken> {
-    const readers: Record<string, ClusterReaderToken> = {};
+): Record<string, ClusterReaderToken | ClusterReaderTokenRequest> {
+    const readers: Record<string, ClusterReaderToken | ClusterReaderTokenRequest> = {};
     for (const p of args.plan.clusters.filter((c) => c.readerTokenSecret)) {
         const c = clusterOf(p.name);
-        readers[p.name] = new ClusterReaderToken(
-            resourceName(p.name, "remote-reader"),
-            { clusterName: p.name, provider: c.provider, dependsOn: c.istioReleases },
-            opts,
-        );
+        const base = { clusterName: p.name, provider: c.provider, dependsOn: c.istioReleases };
+        const request = tokenRequestFor(args, c, p.name);
+        readers[p.name] = request
+            ? new ClusterReaderTokenRequest(resourceName(p.name, "remote-reader"), { ...base, request }, opts)
+            : new ClusterReaderToken(resourceName(p.name, "remote-reader"), base, opts);
     }
     return readers;
 }
@@ -389,6 +528,7 @@ function createHolderReaders(
                     // With revisions every istiod-<name> renders its own reader ClusterRole; bind to the default's.
                     revision: p.revisions?.defaultRevision ?? args.revision,
                     dependsOn: c.istioReleases,
+                    request: tokenRequestFor(args, c, p.name),
                 },
                 opts,
             );
@@ -406,9 +546,6 @@ export function createMeshRemoteSecrets(
     args: MeshRemoteSecretsArgs,
     opts?: pulumi.ComponentResourceOptions,
 ): MeshRemoteSecrets {
-    if (args.settings.tokenMode !== "serviceAccountTokenSecret") {
-        throw new Error(`remoteSecrets.tokenMode ${JSON.stringify(args.settings.tokenMode)} is not supported`);
-    }
     const advice = remoteSecretLayoutAdvice(args.plan.remoteSecretPairs, args.settings.layout);
     if (advice) pulumi.log.warn(advice, opts?.parent);
     const clusterOf: ClusterOf = (name) => {

@@ -3,8 +3,8 @@
  * and what `pulumi up` says about it. Pure: the clock is an argument, so the same inputs give the
  * same decision in a preview, in an up and in a test.
  *
- * The decision is the trigger of the mint step: whatever mints a token re-runs exactly when
- * {@link tokenRenewalDecision} says `mint` or `renew`, and its reason is what the preview shows.
+ * The token request provider's check (`token-request.ts`) asks {@link tokenRenewalDecision} on
+ * every run; a `renew` moves the token's issue time, and its reason is what the preview warns.
  */
 
 const MS_PER_DAY = 86_400_000;
@@ -97,31 +97,4 @@ function renewalCause(token: ReaderTokenState, expiresAt: string, expired: boole
         ? `expired on ${expiresAt}`
         : `expires on ${expiresAt}, inside its ${lifetime.renewBeforeDays}-day renewal window`;
     return `${describeReaderToken(token)} ${when}`;
-}
-
-/** The expiry of a token minted at `mintedAt` with the configured lifetime (RFC 3339). */
-export function tokenExpiry(mintedAt: Date, lifetime: Pick<TokenLifetime, "ttlDays">): string {
-    return new Date(mintedAt.getTime() + lifetime.ttlDays * MS_PER_DAY).toISOString();
-}
-
-/**
- * The warning every run inside a renewal window prints, as the intermediate CAs do: one line per
- * token being re-minted, naming its clusters and its expiry, in a stable order. Empty when every
- * token is kept or minted for the first time (a first mint is not news).
- */
-export function tokenRenewalWarnings(
-    tokens: readonly ReaderTokenState[],
-    lifetime: TokenLifetime,
-    now: Date,
-): string[] {
-    return [...tokens]
-        .sort((a, b) => a.source.localeCompare(b.source) || (a.holder ?? "").localeCompare(b.holder ?? ""))
-        .flatMap((t) => {
-            const d = tokenRenewalDecision(t, lifetime, now);
-            if (d.action !== "renew") return [];
-            const after = d.expired
-                ? "Until this run finishes, the holders cannot read that cluster."
-                : "This run replaces it; the remote secrets get the new token in the same run.";
-            return [`Re-minting: ${renewalCause(t, d.expiresAt, d.expired, lifetime)}. ${after}`];
-        });
 }

@@ -188,15 +188,24 @@ async function answer(rec: RecordedResource): Promise<{ id: string | undefined; 
         const id = k8s.kubernetesId(name, inputs);
         const cluster = rec.cluster ?? "";
         if (type === "kubernetes:core/v1:Secret" && inputs.type === "kubernetes.io/service-account-token") {
-            return { id, state: await k8s.withServiceAccountToken(cluster, inputs) };
+            return { id, state: k8s.withUid(cluster, id, await k8s.withServiceAccountToken(cluster, inputs)) };
+        }
+        if (type === "kubernetes:core/v1:Secret") {
+            return { id, state: k8s.withUid(cluster, id, inputs) };
         }
         if (isEastWestService(type, inputs.metadata ?? {}) && (inputs.spec?.type ?? "ClusterIP") === "LoadBalancer") {
             return { id, state: { ...inputs, status: { loadBalancer: k8s.gatewayLoadBalancer(cluster, options) } } };
         }
         return { id, state: inputs };
     }
+    if (type === "pulumi-nodejs:dynamic:Resource" && typeof inputs.boundSecretName === "string") {
+        return { id: `${name}-id`, state: await k8s.tokenRequestState(inputs, options.now ?? MOCK_EPOCH) };
+    }
     return { id: rec.readId ?? `${name}-id`, state: inputs };
 }
+
+/** Default {@link MockOptions.now}. */
+const MOCK_EPOCH = new Date("2026-01-01T00:00:00Z");
 
 async function answerTls(type: string, name: string, inputs: Record<string, Any>): Promise<Record<string, unknown>> {
     switch (type) {

@@ -4,6 +4,7 @@
  */
 import * as crypto from "node:crypto";
 import { clusterCaPem } from "./tls";
+import { checkReaderTokenRequest } from "../../components/remote-secrets/token-request";
 import { MockOptions } from "./types";
 
 type State = Record<string, unknown>;
@@ -50,6 +51,46 @@ function serviceAccountToken(cluster: string, namespace: string, secretName: str
         sub: `system:serviceaccount:${namespace}:${serviceAccount}`,
     });
     return `${header}.${payload}.${Buffer.from(`mock-signature-${cluster}`).toString("base64url")}`;
+}
+
+/** `metadata.uid` as the API server assigns it: stable per cluster and object, so runs compare. */
+export function withUid(cluster: string, id: string, state: State): State {
+    const metadata = (state.metadata ?? {}) as Meta;
+    const hex = crypto.createHash("sha256").update(`${cluster}/${id}`).digest("hex");
+    const uid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+    return { ...state, metadata: { ...metadata, uid } };
+}
+
+/**
+ * What the token request provider records for a reader token: its own check of the inputs, then
+ * the TokenRequest answer an API server would give (a JWT-shaped token bound to the anchor Secret,
+ * expiring `ttlSeconds` after `now`) and the cluster's CA from `kube-root-ca.crt`.
+ */
+export async function tokenRequestState(inputs: State, now: Date): Promise<State> {
+    const checked = checkReaderTokenRequest(undefined, inputs as never, now);
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const exp = Math.floor(now.getTime() / 1000) + checked.ttlSeconds;
+    const token = [
+        part({ alg: "RS256", kid: `mock-${checked.cluster}` }),
+        part({
+            iss: "https://kubernetes.default.svc",
+            exp,
+            iat: Math.floor(now.getTime() / 1000),
+            sub: `system:serviceaccount:${checked.namespace}:${checked.serviceAccount}`,
+            "kubernetes.io": {
+                namespace: checked.namespace,
+                serviceaccount: { name: checked.serviceAccount },
+                secret: { name: checked.boundSecretName, uid: checked.boundSecretUid },
+            },
+        }),
+        Buffer.from(`mock-signature-${checked.cluster}`).toString("base64url"),
+    ].join(".");
+    return {
+        ...checked,
+        token,
+        expiresAt: new Date(exp * 1000).toISOString(),
+        caData: b64(await clusterCaPem(checked.cluster)),
+    };
 }
 
 /** Fills `data.token`, `data["ca.crt"]` and `data.namespace` of a service-account-token Secret. */

@@ -59,4 +59,9 @@ export interface MockOptions {
      * Lets two runs be compared input by input (plan diffs). Default: fresh certificates per run.
      */
     stableTls?: boolean;
+    /**
+     * The clock of the mocked API servers and of the token request provider's check (TokenRequest
+     * tokens are minted at this instant). Default 2026-01-01T00:00:00Z, so runs are comparable.
+     */
+    now?: Date;
 }

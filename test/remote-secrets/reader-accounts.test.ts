@@ -66,20 +66,28 @@ describe("readerCredentialSummaries", () => {
         { holder: "cluster2", source: "cluster1" },
     ];
     it("names, per holder and watched cluster, the account, its token Secret, the kind and the expiry", () => {
-        assert.deepEqual(readerCredentialSummaries(pairs, { readerAccounts: "perHolder" }).cluster1, {
-            cluster2: {
+        assert.deepEqual(
+            readerCredentialSummaries(pairs, { readerAccounts: "perHolder", tokenMode: "serviceAccountTokenSecret" })
+                .cluster1,
+            {
+                cluster2: {
+                    kind: "serviceAccountTokenSecret",
+                    account: "istio-system/istio-reader-for-cluster1",
+                    tokenSecret: "istio-reader-for-cluster1-token",
+                    expires: "never",
+                },
+            },
+        );
+        assert.deepEqual(
+            readerCredentialSummaries(pairs, { readerAccounts: "shared", tokenMode: "serviceAccountTokenSecret" })
+                .cluster2.cluster1,
+            {
                 kind: "serviceAccountTokenSecret",
-                account: "istio-system/istio-reader-for-cluster1",
-                tokenSecret: "istio-reader-for-cluster1-token",
+                account: "istio-system/istio-reader-service-account",
+                tokenSecret: "istio-reader-service-account-istio-remote-secret-token",
                 expires: "never",
             },
-        });
-        assert.deepEqual(readerCredentialSummaries(pairs, { readerAccounts: "shared" }).cluster2.cluster1, {
-            kind: "serviceAccountTokenSecret",
-            account: "istio-system/istio-reader-service-account",
-            tokenSecret: "istio-reader-service-account-istio-remote-secret-token",
-            expires: "never",
-        });
+        );
     });
 });
 

@@ -81,22 +81,34 @@ describe("remoteSecrets token keys", () => {
             const [p] = problemsAt(raw, "remoteSecrets.renewBeforeDays");
             assert.match(p, new RegExp(`${renew} days is not shorter than remoteSecrets.tokenTtlDays ${ttl}`));
             assert.match(p, /Make remoteSecrets\.renewBeforeDays smaller/);
-            // All problems at once: the mode's own refusal comes in the same result.
-            assert.equal(problemsAt(raw, "remoteSecrets.tokenMode").length, 1);
         }
         const ok = withRemoteSecrets({ tokenMode: "tokenRequest", tokenTtlDays: 31, renewBeforeDays: 30 });
         assert.deepEqual(problemsAt(ok, "remoteSecrets.renewBeforeDays"), []);
     });
 
-    it("refuse tokenRequest until its mint step exists, before any resource, with the way out", () => {
-        const raw = withRemoteSecrets({ tokenMode: "tokenRequest" });
+    it("accept tokenRequest with its defaults (90 and 30 days)", () => {
+        const { config, problems } = validateMeshConfig(withRemoteSecrets({ tokenMode: "tokenRequest" }));
+        assert.deepEqual(problems, []);
+        assert.equal(config?.remoteSecrets.tokenMode, "tokenRequest");
+        assert.equal(config?.remoteSecrets.tokenTtlDays, 90);
+        assert.equal(config?.remoteSecrets.renewBeforeDays, 30);
+    });
+
+    it("refuse a lifetime the TokenRequest API never grants (more than 2^32 seconds), with both problems at once", () => {
+        const raw = withRemoteSecrets({ tokenMode: "tokenRequest", tokenTtlDays: 49711, renewBeforeDays: 49711 });
         const { config, problems } = validateMeshConfig(raw);
         assert.equal(config, undefined);
+        assert.deepEqual(problems.map((p) => p.path).sort(), [
+            "remoteSecrets.renewBeforeDays",
+            "remoteSecrets.tokenTtlDays",
+        ]);
+        assert.match(problemsAt(raw, "remoteSecrets.tokenTtlDays")[0], /at most 49710 days/);
         assert.deepEqual(
-            problems.map((p) => p.path),
-            ["remoteSecrets.tokenMode"],
+            problemsAt(
+                withRemoteSecrets({ tokenMode: "tokenRequest", tokenTtlDays: 49710 }),
+                "remoteSecrets.tokenTtlDays",
+            ),
+            [],
         );
-        assert.match(problems[0].message, /tokenRequest is not available in this version/);
-        assert.match(problems[0].fix ?? "", /serviceAccountTokenSecret/);
     });
 });

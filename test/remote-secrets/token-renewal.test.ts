@@ -9,7 +9,7 @@ import {
     READER_TOKEN_SECRET,
     readerClusterRoleName,
 } from "../../components/plan/naming";
-import { tokenExpiry, tokenRenewalDecision, tokenRenewalWarnings } from "../../components/remote-secrets/token-renewal";
+import { tokenRenewalDecision } from "../../components/remote-secrets/token-renewal";
 
 fc.configureGlobal({ seed: 19 });
 
@@ -70,34 +70,6 @@ describe("tokenRenewalDecision", () => {
                 },
             ),
         );
-    });
-
-    it("gives a freshly minted token a lifetime that is kept until its window", () => {
-        const expiresAt = tokenExpiry(NOW, LIFETIME);
-        assert.equal(expiresAt, inDays(90));
-        assert.equal(tokenRenewalDecision({ source: "c", expiresAt }, LIFETIME, NOW).action, "keep");
-        assert.equal(tokenRenewalDecision({ source: "c", expiresAt }, LIFETIME, new Date(inDays(60))).action, "renew");
-    });
-});
-
-describe("tokenRenewalWarnings", () => {
-    it("warns once per token re-minted this run, in a stable order, and never for kept or first tokens", () => {
-        const warnings = tokenRenewalWarnings(
-            [
-                { source: "cluster3", holder: "cluster1", expiresAt: inDays(-1) },
-                { source: "cluster2", expiresAt: inDays(100) },
-                { source: "cluster4" },
-                { source: "cluster2", holder: "cluster1", expiresAt: inDays(5) },
-            ],
-            LIFETIME,
-            NOW,
-        );
-        assert.deepEqual(warnings, [
-            `Re-minting: the reader token of cluster2 held by cluster1 expires on ${inDays(5)}, inside its 30-day ` +
-                "renewal window. This run replaces it; the remote secrets get the new token in the same run.",
-            `Re-minting: the reader token of cluster3 held by cluster1 expired on ${inDays(-1)}. ` +
-                "Until this run finishes, the holders cannot read that cluster.",
-        ]);
     });
 });
 

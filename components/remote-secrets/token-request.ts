@@ -1,0 +1,224 @@
+/**
+ * `remoteSecrets.tokenMode: tokenRequest` as plain data: what a reader token request asks the
+ * API server for, when a run re-mints it, and how the answer is read. Pure; the dynamic provider
+ * in `token-request-provider.ts` runs `kubectl` with these arguments, and tests call them directly.
+ *
+ * The renewal decision runs in the provider's `check`, which sees the inputs recorded by the last
+ * run: it keeps the recorded issue time while the token is outside its renewal window and moves
+ * it to now inside it. A moved issue time is an input change, so `pulumi preview` shows the
+ * re-mint as a replacement with the reason next to it, and the program can warn from it.
+ */
+import { TokenLifetime, describeReaderToken, tokenRenewalDecision } from "./token-renewal";
+
+const SECONDS_PER_DAY = 86_400;
+
+/** The TokenRequest API's own bounds on `spec.expirationSeconds` (10 minutes to 2^32 seconds). */
+export const TOKEN_REQUEST_MIN_SECONDS = 600;
+export const TOKEN_REQUEST_MAX_SECONDS = 2 ** 32;
+
+/**
+ * A granted lifetime this much shorter than the requested one means the API server capped it
+ * (`--service-account-max-token-expiration`): the request and the answer are a few seconds apart.
+ */
+const CAP_TOLERANCE_SECONDS = 300;
+
+/** What one reader token request is for. Everything but `kubeconfig` and `context` is part of the token's identity. */
+export interface ReaderTokenRequestInputs {
+    /** Watched cluster whose API server issues and checks the token. */
+    cluster: string;
+    /** Primary that holds the token (`readerAccounts: perHolder`); absent when every holder shares it. */
+    holder?: string;
+    /** Namespace of the reader service account (`istio-system`). */
+    namespace: string;
+    /** The reader service account. */
+    serviceAccount: string;
+    /** Secret the token is bound to: deleting it (or replacing it) revokes every token bound to it. */
+    boundSecretName: string;
+    /** UID of that Secret; a new Secret of the same name does not revive old tokens. */
+    boundSecretUid: string;
+    /** Requested lifetime, in seconds (`remoteSecrets.tokenTtlDays`). */
+    ttlSeconds: number;
+    /** From this many seconds before expiry a run re-mints (`remoteSecrets.renewBeforeDays`). */
+    renewBeforeSeconds: number;
+    /** Kubeconfig content of the watched cluster, as the cluster's provider uses it. Secret. */
+    kubeconfig: string;
+    /** Context inside `kubeconfig`; its current-context when absent. */
+    context?: string;
+    /** Set by the provider's check: when the token in use was (or is about to be) minted, RFC 3339. */
+    issuedAt?: string;
+    /** Set by the provider's check when this run re-mints: why, in the words the preview and the warning use. */
+    renewalReason?: string;
+}
+
+/** What a minted token records (besides its inputs). */
+export interface ReaderTokenRequestOutputs extends ReaderTokenRequestInputs {
+    /** The bearer token. Secret. */
+    token: string;
+    /** Expiry the API server granted, RFC 3339. */
+    expiresAt: string;
+    /** Base64 PEM of the cluster's root CA (`kube-root-ca.crt`), as a kubeconfig's `certificate-authority-data`. */
+    caData: string;
+}
+
+/** The properties whose change means a different token: any of them re-mints. */
+const IDENTITY_KEYS = [
+    "cluster",
+    "holder",
+    "namespace",
+    "serviceAccount",
+    "boundSecretName",
+    "boundSecretUid",
+    "ttlSeconds",
+] as const satisfies readonly (keyof ReaderTokenRequestInputs)[];
+
+/** `remoteSecrets.tokenTtlDays`/`renewBeforeDays` as the seconds a request carries. */
+export function tokenRequestSeconds(lifetime: TokenLifetime): { ttlSeconds: number; renewBeforeSeconds: number } {
+    return {
+        ttlSeconds: lifetime.ttlDays * SECONDS_PER_DAY,
+        renewBeforeSeconds: lifetime.renewBeforeDays * SECONDS_PER_DAY,
+    };
+}
+
+/** The `remoteSecrets.tokenTtlDays` values the TokenRequest API accepts at all. */
+export function tokenTtlDaysProblem(ttlDays: number): string | undefined {
+    const seconds = ttlDays * SECONDS_PER_DAY;
+    if (seconds < TOKEN_REQUEST_MIN_SECONDS || seconds > TOKEN_REQUEST_MAX_SECONDS) {
+        return (
+            `${ttlDays} days is outside what the TokenRequest API accepts ` +
+            `(spec.expirationSeconds from ${TOKEN_REQUEST_MIN_SECONDS} to ${TOKEN_REQUEST_MAX_SECONDS}, ` +
+            `so at most ${Math.floor(TOKEN_REQUEST_MAX_SECONDS / SECONDS_PER_DAY)} days)`
+        );
+    }
+    return undefined;
+}
+
+function sameIdentity(olds: Partial<ReaderTokenRequestInputs>, news: ReaderTokenRequestInputs): boolean {
+    return IDENTITY_KEYS.every((key) => olds[key] === news[key]);
+}
+
+/**
+ * The provider's check: `news` with the issue time the token in use was minted at, kept while it
+ * is outside its renewal window, moved to `now` (with the reason) when this run re-mints. A new
+ * identity (another account, bound Secret or lifetime) is a new token and needs no reason.
+ */
+export function checkReaderTokenRequest(
+    olds: Partial<ReaderTokenRequestInputs> | undefined,
+    news: ReaderTokenRequestInputs,
+    now: Date,
+): ReaderTokenRequestInputs {
+    const { issuedAt: _issued, renewalReason: _reason, ...wanted } = news;
+    const issuedBefore = olds?.issuedAt === undefined ? NaN : Date.parse(olds.issuedAt);
+    if (!olds || Number.isNaN(issuedBefore) || !sameIdentity(olds, news)) {
+        return { ...wanted, issuedAt: now.toISOString() };
+    }
+    const lifetime: TokenLifetime = {
+        ttlDays: news.ttlSeconds / SECONDS_PER_DAY,
+        renewBeforeDays: news.renewBeforeSeconds / SECONDS_PER_DAY,
+    };
+    const expiresAt = new Date(issuedBefore + news.ttlSeconds * 1000).toISOString();
+    const decision = tokenRenewalDecision({ source: news.cluster, holder: news.holder, expiresAt }, lifetime, now);
+    if (decision.action === "keep") {
+        return { ...wanted, issuedAt: new Date(issuedBefore).toISOString() };
+    }
+    return { ...wanted, issuedAt: now.toISOString(), renewalReason: decision.reason };
+}
+
+/**
+ * The provider's diff: a token cannot be changed, only minted again, so every difference that
+ * matters is a replacement. The connection (`kubeconfig`, `context`) is not one: new credentials
+ * for the same cluster must not re-mint every token; nor is `renewBeforeSeconds` alone.
+ */
+export function diffReaderTokenRequest(
+    olds: Partial<ReaderTokenRequestOutputs>,
+    news: ReaderTokenRequestInputs,
+): { changes: boolean; replaces: string[] } {
+    const replaces: string[] = IDENTITY_KEYS.filter((key) => olds[key] !== news[key]);
+    if (olds.issuedAt !== news.issuedAt) replaces.push("issuedAt");
+    const updates = (["kubeconfig", "context", "renewBeforeSeconds"] as const).some((key) => olds[key] !== news[key]);
+    return { changes: replaces.length > 0 || updates, replaces };
+}
+
+/**
+ * How to start `kubectl` so that `--kubeconfig=/dev/stdin` can be opened: Node connects a
+ * child's stdin through a socket, which `open("/dev/stdin")` refuses on Linux (ENXIO), so a shell
+ * puts a pipe in between. The arguments stay positional parameters, never shell text.
+ */
+export function kubectlCommand(kubectl: string, args: readonly string[]): { file: string; args: string[] } {
+    return { file: "/bin/sh", args: ["-c", 'cat | exec "$0" "$@"', kubectl, ...args] };
+}
+
+/** Arguments shared by every kubectl call: the kubeconfig comes on stdin, never from a file. */
+function connectionArgs(inputs: Pick<ReaderTokenRequestInputs, "context" | "namespace">): string[] {
+    return [
+        "--kubeconfig=/dev/stdin",
+        ...(inputs.context ? [`--context=${inputs.context}`] : []),
+        `--namespace=${inputs.namespace}`,
+        "--request-timeout=30s",
+    ];
+}
+
+/** `kubectl create token` for one reader token, bound to its Secret, answered as a TokenRequest in JSON. */
+export function createTokenArgs(inputs: ReaderTokenRequestInputs): string[] {
+    return [
+        ...connectionArgs(inputs),
+        "create",
+        "token",
+        inputs.serviceAccount,
+        `--duration=${inputs.ttlSeconds}s`,
+        "--bound-object-kind=Secret",
+        `--bound-object-name=${inputs.boundSecretName}`,
+        `--bound-object-uid=${inputs.boundSecretUid}`,
+        "--output=json",
+    ];
+}
+
+/** `kubectl get configmap kube-root-ca.crt`: the CA every pod of the cluster trusts its API server with. */
+export function rootCaArgs(inputs: Pick<ReaderTokenRequestInputs, "context" | "namespace">): string[] {
+    return [...connectionArgs(inputs), "get", "configmap", "kube-root-ca.crt", "--output=json"];
+}
+
+/**
+ * The token and its granted expiry from `kubectl create token --output=json`. Throws, naming the
+ * fix, when the API server granted less than was asked (it caps lifetimes with
+ * `--service-account-max-token-expiration`): the renewal schedule is planned on the asked one.
+ */
+export function parseTokenRequest(
+    stdout: string,
+    inputs: Pick<ReaderTokenRequestInputs, "cluster" | "holder" | "ttlSeconds">,
+    requestedAt: Date,
+): { token: string; expiresAt: string } {
+    const name = describeReaderToken({ source: inputs.cluster, holder: inputs.holder });
+    let parsed: { status?: { token?: unknown; expirationTimestamp?: unknown } };
+    try {
+        parsed = JSON.parse(stdout) as typeof parsed;
+    } catch {
+        // Never quote stdout: it may hold the token.
+        throw new Error(`${name}: kubectl create token did not answer with a TokenRequest in JSON.`);
+    }
+    const token = parsed.status?.token;
+    const expiry = parsed.status?.expirationTimestamp;
+    const end = typeof expiry === "string" ? Date.parse(expiry) : NaN;
+    if (typeof token !== "string" || token === "" || Number.isNaN(end)) {
+        throw new Error(`${name}: the TokenRequest answer has no status.token or status.expirationTimestamp.`);
+    }
+    const grantedSeconds = Math.floor((end - requestedAt.getTime()) / 1000);
+    if (grantedSeconds < inputs.ttlSeconds - CAP_TOLERANCE_SECONDS) {
+        const days = Math.floor((grantedSeconds + CAP_TOLERANCE_SECONDS) / SECONDS_PER_DAY);
+        throw new Error(
+            `${name}: the API server of ${inputs.cluster} granted ${grantedSeconds} s instead of the ${inputs.ttlSeconds} s asked ` +
+                `(it caps lifetimes with --service-account-max-token-expiration). ` +
+                `Fix: set remoteSecrets.tokenTtlDays to at most ${Math.max(days, 1)} (and renewBeforeDays below it).`,
+        );
+    }
+    return { token, expiresAt: new Date(end).toISOString() };
+}
+
+/** `certificate-authority-data` from `kubectl get configmap kube-root-ca.crt --output=json`. */
+export function parseRootCa(stdout: string, cluster: string): string {
+    const parsed = JSON.parse(stdout) as { data?: Record<string, unknown> };
+    const pem = parsed.data?.["ca.crt"];
+    if (typeof pem !== "string" || !pem.includes("BEGIN CERTIFICATE")) {
+        throw new Error(`${cluster}: ConfigMap kube-root-ca.crt has no ca.crt certificate.`);
+    }
+    return Buffer.from(pem, "utf8").toString("base64");
+}

@@ -1,0 +1,375 @@
+/**
+ * `remoteSecrets.tokenMode: tokenRequest`: the pure parts of a token request (check, diff, kubectl
+ * arguments, reading the answer), the mock graph (anchor Secret, minted token, secrecy, outputs)
+ * and plan diffs of switching modes. The mint itself against real API servers: test/bed/.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
+import { IstioMulticlusterMesh } from "../../components/mesh/mesh";
+import { meshStackOutputs } from "../../components/mesh/mesh-outputs";
+import { countPlanResources } from "../../components/mesh/plan-report";
+import { buildMeshPlan } from "../../components/plan/mesh-plan";
+import {
+    ReaderTokenRequestInputs,
+    checkReaderTokenRequest,
+    createTokenArgs,
+    diffReaderTokenRequest,
+    parseRootCa,
+    parseTokenRequest,
+    rootCaArgs,
+} from "../../components/remote-secrets/token-request";
+import { dependsOn, find, ofType, promiseOf, runUnderMocks, validateKubernetesObjects } from "../harness";
+import { ClusterEntry, meshArgsOf, meshOf, planDiff } from "../plan-diff";
+import { diagnose, recordProgram } from "../policy-program";
+
+const DAY_S = 86_400;
+const T0 = new Date("2026-12-04T12:00:00.000Z");
+const at = (days: number) => new Date(T0.getTime() + days * DAY_S * 1000);
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: admin-token-of-cluster2\n";
+
+const wanted: ReaderTokenRequestInputs = {
+    cluster: "cluster2",
+    holder: "cluster1",
+    namespace: "istio-system",
+    serviceAccount: "istio-reader-for-cluster1",
+    boundSecretName: "istio-reader-for-cluster1-token-anchor",
+    boundSecretUid: "0c1c3b8e-0000-4000-8000-000000000001",
+    ttlSeconds: 90 * DAY_S,
+    renewBeforeSeconds: 30 * DAY_S,
+    kubeconfig: KUBECONFIG,
+    context: "two",
+};
+
+describe("checkReaderTokenRequest: the renewal decision on the recorded inputs", () => {
+    const first = checkReaderTokenRequest(undefined, wanted, T0);
+
+    it("records the issue time of a first token", () => {
+        assert.equal(first.issuedAt, T0.toISOString());
+        assert.equal(first.renewalReason, undefined);
+    });
+
+    it("keeps the recorded issue time outside the renewal window, so nothing changes", () => {
+        for (const day of [1, 59.99]) {
+            const next = checkReaderTokenRequest(first, wanted, at(day));
+            assert.equal(next.issuedAt, first.issuedAt, `day ${day}`);
+            assert.equal(next.renewalReason, undefined);
+            assert.deepEqual(diffReaderTokenRequest({ ...first, token: "t", expiresAt: "", caData: "" }, next), {
+                changes: false,
+                replaces: [],
+            });
+        }
+    });
+
+    it("moves it to now inside the window (and after expiry), with the reason naming both clusters and the date", () => {
+        for (const [day, words] of [
+            [60, /expires on 2027-03-04T12:00:00.000Z, inside its 30-day renewal window/],
+            [91, /expired on 2027-03-04T12:00:00.000Z/],
+        ] as const) {
+            const next = checkReaderTokenRequest(first, wanted, at(day));
+            assert.equal(next.issuedAt, at(day).toISOString());
+            assert.match(next.renewalReason ?? "", /the reader token of cluster2 held by cluster1/);
+            assert.match(next.renewalReason ?? "", words);
+            assert.deepEqual(diffReaderTokenRequest({ ...first, token: "t", expiresAt: "", caData: "" }, next), {
+                changes: true,
+                replaces: ["issuedAt"],
+            });
+        }
+    });
+
+    it("forgets a reason recorded by the run that renewed, so the next run is quiet", () => {
+        const renewed = checkReaderTokenRequest(first, wanted, at(61));
+        const after = checkReaderTokenRequest(renewed, { ...wanted, ...renewed }, at(62));
+        assert.equal(after.issuedAt, renewed.issuedAt);
+        assert.equal(after.renewalReason, undefined);
+    });
+
+    it("mints anew, without a renewal reason, for another account, anchor or lifetime", () => {
+        for (const change of [
+            { serviceAccount: "istio-reader-service-account" },
+            { boundSecretUid: "0c1c3b8e-0000-4000-8000-000000000002" },
+            { ttlSeconds: 30 * DAY_S },
+        ]) {
+            const next = checkReaderTokenRequest(first, { ...wanted, ...change }, at(1));
+            assert.equal(next.issuedAt, at(1).toISOString());
+            assert.equal(next.renewalReason, undefined);
+            const diff = diffReaderTokenRequest({ ...first, token: "t", expiresAt: "", caData: "" }, next);
+            assert.deepEqual(diff.replaces, [...Object.keys(change), "issuedAt"]);
+        }
+    });
+
+    it("updates in place, keeping the token, when only the connection or the margin changes", () => {
+        for (const change of [
+            { kubeconfig: `${KUBECONFIG}# rotated\n` },
+            { context: "other" },
+            { renewBeforeSeconds: DAY_S },
+        ]) {
+            const next = checkReaderTokenRequest(first, { ...wanted, ...change }, at(1));
+            assert.equal(next.issuedAt, first.issuedAt);
+            assert.deepEqual(diffReaderTokenRequest({ ...first, token: "t", expiresAt: "", caData: "" }, next), {
+                changes: true,
+                replaces: [],
+            });
+        }
+    });
+
+    it("only the tokens inside their window re-mint in a run (a renewal's plan diff)", () => {
+        const tokens = [0, 20, 45].map((issuedDay) =>
+            checkReaderTokenRequest(undefined, { ...wanted, holder: `h${issuedDay}` }, at(issuedDay)),
+        );
+        const replaced = tokens
+            .map((old) => ({ old, next: checkReaderTokenRequest(old, { ...wanted, holder: old.holder }, at(70)) }))
+            .filter(
+                ({ old, next }) =>
+                    diffReaderTokenRequest({ ...old, token: "", expiresAt: "", caData: "" }, next).replaces.length > 0,
+            )
+            .map(({ old }) => old.holder);
+        assert.deepEqual(replaced, ["h0"], "issued on day 0: inside its window on day 70; days 20 and 45: not yet");
+    });
+});
+
+describe("kubectl arguments", () => {
+    it("take the kubeconfig from stdin and put nothing secret on the command line", () => {
+        const args = createTokenArgs({ ...wanted, issuedAt: T0.toISOString() });
+        assert.deepEqual(args, [
+            "--kubeconfig=/dev/stdin",
+            "--context=two",
+            "--namespace=istio-system",
+            "--request-timeout=30s",
+            "create",
+            "token",
+            "istio-reader-for-cluster1",
+            "--duration=7776000s",
+            "--bound-object-kind=Secret",
+            "--bound-object-name=istio-reader-for-cluster1-token-anchor",
+            "--bound-object-uid=0c1c3b8e-0000-4000-8000-000000000001",
+            "--output=json",
+        ]);
+        assert.ok(!args.join(" ").includes("admin-token-of"));
+        assert.deepEqual(rootCaArgs({ namespace: "istio-system" }).slice(-4), [
+            "get",
+            "configmap",
+            "kube-root-ca.crt",
+            "--output=json",
+        ]);
+    });
+});
+
+describe("reading the API server's answer", () => {
+    const answer = (expirationTimestamp: string, token = "eyJ.secret-token.sig") =>
+        JSON.stringify({ kind: "TokenRequest", status: { token, expirationTimestamp } });
+
+    it("takes the token and the granted expiry", () => {
+        assert.deepEqual(parseTokenRequest(answer("2027-03-04T12:00:05Z"), wanted, T0), {
+            token: "eyJ.secret-token.sig",
+            expiresAt: "2027-03-04T12:00:05.000Z",
+        });
+    });
+
+    it("refuses a lifetime the API server capped, naming the granted one and the fix", () => {
+        assert.throws(
+            () => parseTokenRequest(answer("2026-12-05T12:00:00Z"), wanted, T0),
+            /cluster2 granted 86400 s instead of the 7776000 s asked.*--service-account-max-token-expiration.*tokenTtlDays to at most 1/,
+        );
+    });
+
+    it("never quotes what kubectl printed (it may hold the token)", () => {
+        for (const bad of ["not json secret-token", JSON.stringify({ status: { token: "secret-token" } })]) {
+            assert.throws(
+                () => parseTokenRequest(bad, wanted, T0),
+                (e: Error) => !e.message.includes("secret-token"),
+            );
+        }
+    });
+
+    it("reads the cluster CA from kube-root-ca.crt as certificate-authority-data", () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        assert.equal(
+            parseRootCa(JSON.stringify({ data: { "ca.crt": pem } }), "cluster2"),
+            Buffer.from(pem).toString("base64"),
+        );
+        assert.throws(() => parseRootCa(JSON.stringify({ data: {} }), "cluster2"), /kube-root-ca.crt has no ca.crt/);
+    });
+});
+
+const c1: ClusterEntry = { name: "cluster1", network: "network1" };
+const c2: ClusterEntry = { name: "cluster2", network: "network2" };
+const c3: ClusterEntry = { name: "cluster3", network: "network3" };
+const requested = (readerAccounts = "shared") => ({ remoteSecrets: { tokenMode: "tokenRequest", readerAccounts } });
+
+const subjectAndBinding = (kubeconfig: string) => {
+    const doc = yaml.load(kubeconfig) as { users: { user: { token: string } }[] };
+    const claims = JSON.parse(Buffer.from(doc.users[0].user.token.split(".")[1], "base64url").toString("utf8")) as {
+        sub: string;
+        exp: number;
+        "kubernetes.io": { secret: { name: string } };
+    };
+    return { sub: claims.sub, secret: claims["kubernetes.io"].secret.name, exp: claims.exp };
+};
+
+describe("tokenRequest in the mock graph", () => {
+    for (const accounts of ["shared", "perHolder"] as const) {
+        it(`${accounts}: an anchor Secret and a minted token per credential, secret end to end, and no legacy token`, async () => {
+            const config = meshOf([c1, c2, c3], requested(accounts));
+            const { resources, result: mesh } = await runUnderMocks(
+                () => new IstioMulticlusterMesh("mesh", meshArgsOf(config)),
+            );
+            assert.deepEqual(
+                ofType(resources, "kubernetes:core/v1:Secret").filter(
+                    (r) => r.inputs.type === "kubernetes.io/service-account-token",
+                ),
+                [],
+            );
+            const requests = ofType(resources, "pulumi-nodejs:dynamic:Resource");
+            assert.equal(requests.length, accounts === "shared" ? 3 : 6);
+            for (const r of requests) {
+                assert.ok(r.secretPaths.includes("kubeconfig"), `${r.name}: the kubeconfig input is secret`);
+                for (const out of ["token", "caData", "kubeconfig"]) assert.ok(r.additionalSecretOutputs.includes(out));
+                const anchor = find(
+                    resources,
+                    "kubernetes:core/v1:Secret",
+                    r.name.replace("-token-request", "-token-anchor"),
+                );
+                assert.equal(anchor.cluster, r.inputs.cluster, "the anchor lives in the watched cluster");
+                assert.ok(anchor.deleteBeforeReplace, "replacing the anchor revokes before it re-mints");
+                assert.ok(dependsOn(resources, r, anchor));
+                assert.equal(r.inputs.ttlSeconds, 90 * DAY_S);
+            }
+            assert.deepEqual(await validateKubernetesObjects(resources.filter((r) => /-anchor/.test(r.name))), []);
+            const counted = countPlanResources(buildMeshPlan(config), config).clusters.map((c) => c.readerToken);
+            const ours = resources.filter((r) => /-reader-(account|binding|token)/.test(r.name));
+            assert.equal(
+                ours.length,
+                counted.reduce((a, b) => a + b, 0),
+                "the plan report counts what is made",
+            );
+
+            for (const holder of ["cluster1", "cluster2", "cluster3"]) {
+                for (const source of ["cluster1", "cluster2", "cluster3"].filter((s) => s !== holder)) {
+                    const secret = find(resources, "kubernetes:core/v1:Secret", `${holder}-remote-secret-${source}`);
+                    const kubeconfig = Buffer.from(secret.inputs.data[source] as string, "base64").toString("utf8");
+                    const account =
+                        accounts === "shared" ? "istio-reader-service-account" : `istio-reader-for-${holder}`;
+                    assert.deepEqual(subjectAndBinding(kubeconfig), {
+                        sub: `system:serviceaccount:istio-system:${account}`,
+                        secret: `${account}-token-anchor`,
+                        exp: Date.parse("2026-01-01T00:00:00Z") / 1000 + 90 * DAY_S,
+                    });
+                    assert.ok(!kubeconfig.includes("admin-token-of"));
+                    const reader =
+                        accounts === "shared"
+                            ? mesh.remoteSecrets.readers[source]
+                            : mesh.remoteSecrets.holderReaders[source][holder];
+                    assert.ok(await pulumi.isSecret(reader.token));
+                    assert.ok(await pulumi.isSecret(reader.caData));
+                    const request = requests.find(
+                        (r) => r.inputs.cluster === source && (accounts === "shared" || r.inputs.holder === holder),
+                    );
+                    assert.ok(request && dependsOn(resources, secret, request), `${secret.name} waits for its token`);
+                }
+            }
+        });
+    }
+
+    it("stack output readerCredentials: per holder and watched cluster the kind, the anchor and the granted expiry", async () => {
+        const config = meshOf([c1, c2], requested("perHolder"));
+        const { result } = await runUnderMocks(() => {
+            const args = meshArgsOf(config);
+            return meshStackOutputs(new IstioMulticlusterMesh("mesh", args), args);
+        });
+        const credential = await promiseOf(pulumi.output(result.readerCredentials.cluster1.cluster2));
+        assert.deepEqual(credential, {
+            kind: "tokenRequest",
+            account: "istio-system/istio-reader-for-cluster1",
+            tokenSecret: "istio-reader-for-cluster1-token-anchor",
+            expires: new Date(Date.parse("2026-01-01T00:00:00Z") + 90 * DAY_S * 1000).toISOString(),
+        });
+    });
+});
+
+describe("tokenRequest: plan diffs", () => {
+    const created = (diff: { created: string[] }, pattern: RegExp) => diff.created.filter((n) => pattern.test(n));
+
+    it("switching serviceAccountTokenSecret -> tokenRequest creates the tokens, rewrites each remote secret in place, deletes the legacy ones", async () => {
+        const diff = await planDiff(meshOf([c1, c2, c3]), meshOf([c1, c2, c3], requested()));
+        assert.deepEqual(
+            diff.created,
+            ["cluster1", "cluster2", "cluster3"]
+                .flatMap((c) => [`${c}-reader-token-anchor`, `${c}-reader-token-request`, `${c}-remote-reader`])
+                .sort(),
+        );
+        assert.deepEqual(
+            diff.deleted,
+            ["cluster1", "cluster2", "cluster3"].flatMap((c) => [`${c}-reader-token`, `${c}-remote-reader`]).sort(),
+        );
+        const pairs = ["cluster1", "cluster2", "cluster3"].flatMap((h) =>
+            ["cluster1", "cluster2", "cluster3"].filter((s) => s !== h).map((s) => `${h}-remote-secret-${s}`),
+        );
+        assert.deepEqual(diff.changed, Object.fromEntries(pairs.map((n) => [n, ["data"]])));
+    });
+
+    it("and back: the same three steps the other way", async () => {
+        const diff = await planDiff(meshOf([c1, c2], requested()), meshOf([c1, c2]));
+        assert.deepEqual(diff.created, [
+            "cluster1-reader-token",
+            "cluster1-remote-reader",
+            "cluster2-reader-token",
+            "cluster2-remote-reader",
+        ]);
+        assert.ok(diff.deleted.includes("cluster1-reader-token-request"));
+        assert.deepEqual(Object.keys(diff.changed).sort(), [
+            "cluster1-remote-secret-cluster2",
+            "cluster2-remote-secret-cluster1",
+        ]);
+    });
+
+    it("perHolder: adding a primary mints only its tokens and those about it; removing it deletes only them", async () => {
+        const grow = await planDiff(
+            meshOf([c1, c2], requested("perHolder")),
+            meshOf([c1, c2, c3], requested("perHolder")),
+        );
+        assert.deepEqual(created(grow, /-reader-token-(request|anchor)/), [
+            "cluster1-reader-token-anchor-cluster3",
+            "cluster1-reader-token-request-cluster3",
+            "cluster2-reader-token-anchor-cluster3",
+            "cluster2-reader-token-request-cluster3",
+            "cluster3-reader-token-anchor-cluster1",
+            "cluster3-reader-token-anchor-cluster2",
+            "cluster3-reader-token-request-cluster1",
+            "cluster3-reader-token-request-cluster2",
+        ]);
+        assert.deepEqual(grow.deleted, []);
+        assert.deepEqual(grow.changed, {}, "no other holder's token is re-minted");
+        const shrink = await planDiff(
+            meshOf([c1, c2, c3], requested("perHolder")),
+            meshOf([c1, c2], requested("perHolder")),
+        );
+        assert.deepEqual(shrink.deleted, [...grow.created].sort());
+        assert.deepEqual(shrink.changed, {});
+    });
+
+    it("changing the lifetime re-mints every token (a new identity) and rewrites the remote secrets", async () => {
+        const longer = { remoteSecrets: { tokenMode: "tokenRequest", tokenTtlDays: 120 } };
+        const diff = await planDiff(meshOf([c1, c2], requested()), meshOf([c1, c2], longer));
+        assert.deepEqual(diff.created, []);
+        assert.deepEqual(diff.deleted, []);
+        assert.deepEqual(diff.changed["cluster1-reader-token-request"], ["ttlSeconds"]);
+        assert.deepEqual(diff.changed["cluster2-remote-secret-cluster1"], ["data"]);
+    });
+});
+
+describe("tokenRequest under the policy pack", () => {
+    const config = meshOf([c1, c2], requested("perHolder"));
+    const expiryFindings = async (now: Date) =>
+        (await diagnose(await recordProgram(config, false, { now }))).filter(
+            (d) => d.policyName === "remote-secret-token-expiry",
+        );
+
+    it("passes tokens minted now, and fails the same tokens once they have expired (the mandatory rule reads exp)", async () => {
+        assert.deepEqual(await expiryFindings(new Date()), []);
+        const stale = await expiryFindings(new Date(Date.now() - 100 * DAY_S * 1000));
+        assert.equal(stale.length, 2, "one per holder's remote secret");
+        assert.ok(stale.every((d) => d.enforcementLevel === "mandatory" && /expired on/.test(d.message)));
+    });
+});
