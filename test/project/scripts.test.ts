@@ -60,14 +60,16 @@ function stubBin(stubs: Record<string, string>): string {
     return dir;
 }
 
-describe("kind scripts: shellcheck", () => {
-    it("kind-up.sh, kind-down.sh and kind-lib.sh pass shellcheck", (t) => {
+describe("scripts: shellcheck", () => {
+    it("kind-up.sh, kind-down.sh, kind-lib.sh, bed-build.sh and .ci/run pass shellcheck", (t) => {
         const shellcheck = which("shellcheck");
         if (!shellcheck) {
             t.skip("shellcheck is not installed (Debian: apt-get install -y shellcheck)");
             return;
         }
-        const r = spawnSync(shellcheck, ["-x", kindUp, kindDown, kindLib], {
+        const bedBuild = path.join(repoRoot, "scripts", "bed-build.sh");
+        const ciRun = path.join(repoRoot, ".ci", "run");
+        const r = spawnSync(shellcheck, ["-x", kindUp, kindDown, kindLib, bedBuild, ciRun], {
             cwd: repoRoot,
             encoding: "utf8",
         });

@@ -1,0 +1,272 @@
+/**
+ * `remoteSecrets.tokenMode: tokenRequest` against a real kube-apiserver: the token request
+ * provider as the Pulumi engine runs it (serialized by the SDK, loaded from that text by a plain
+ * `node`, no TypeScript), calling the real `kubectl`. What a holder's istiod would do with the
+ * kubeconfig is done here with kubectl: authenticate, read, be refused.
+ *
+ * Run with `npm run test:bed` after `scripts/bed-build.sh`; skipped when the binaries are missing.
+ * `BED_EXPIRY=1` adds the expiry scenario, which waits out a 10-minute token (the API's minimum).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { holderReaderManifests, tokenAnchorManifest } from "../../components/remote-secrets/reader-accounts";
+import { renderRemoteKubeconfig } from "../../components/remote-secrets/remote-secrets-manifest";
+import { ReaderTokenRequestInputs, ReaderTokenRequestOutputs } from "../../components/remote-secrets/token-request";
+import { readerTokenRequestProvider } from "../../components/remote-secrets/token-request-provider";
+import { BedCluster, bedBinDir, bedUnavailable, startBedCluster } from "./api-server";
+
+const unavailable = bedUnavailable();
+const REPO = path.resolve(__dirname, "../..");
+
+/** What the engine's dynamic-provider host does with a resource's `__provider`, in a plain node. */
+const HOST = `
+const requireFromString = require("require-from-string");
+let input = "";
+process.stdin.on("data", (d) => (input += d)).on("end", async () => {
+    const { provider, method, args } = JSON.parse(input);
+    try {
+        const result = await requireFromString(provider).handler()[method](...args);
+        process.stdout.write(JSON.stringify({ result }));
+    } catch (e) {
+        process.stdout.write(JSON.stringify({ error: e.message }));
+    }
+});`;
+
+let serialized = "";
+async function callProvider<T>(method: string, ...args: unknown[]): Promise<T> {
+    serialized ||= (await pulumi.runtime.serializeFunction(() => readerTokenRequestProvider, { allowSecrets: false }))
+        .text;
+    const out = execFileSync(process.execPath, ["-e", HOST], {
+        cwd: REPO,
+        input: JSON.stringify({ provider: serialized, method, args }),
+        encoding: "utf8",
+        // The provider runs the bed's kubectl, as the operator's PATH would give it.
+        env: { ...process.env, ISTIO_MULTICLUSTER_KUBECTL: path.join(bedBinDir(), "kubectl") },
+    });
+    const answer = JSON.parse(out) as { result?: T; error?: string };
+    if (answer.error !== undefined) throw new Error(answer.error);
+    return answer.result as T;
+}
+
+/** The istio-reader ClusterRole of the chart, cut down to what these checks read. */
+const readerRole = (name: string) => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name },
+    rules: [
+        {
+            apiGroups: [""],
+            resources: ["namespaces", "pods", "services", "endpoints"],
+            verbs: ["get", "list", "watch"],
+        },
+    ],
+});
+
+function apply(bed: BedCluster, objects: object[]): void {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bed-objects-"));
+    try {
+        const file = path.join(dir, "objects.json");
+        fs.writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+        const r = bed.kubectl(["apply", "-f", file]);
+        assert.equal(r.code, 0, r.stderr);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+const uidOf = (bed: BedCluster, secret: string) =>
+    bed.kubectl(["-n", "istio-system", "get", "secret", secret, "-o", "jsonpath={.metadata.uid}"]).stdout;
+
+async function mint(bed: BedCluster, inputs: ReaderTokenRequestInputs, olds?: Partial<ReaderTokenRequestInputs>) {
+    const checked = await callProvider<{ inputs: ReaderTokenRequestInputs }>("check", olds ?? {}, inputs);
+    const created = await callProvider<{ id: string; outs: ReaderTokenRequestOutputs }>("create", checked.inputs);
+    const kubeconfig = renderRemoteKubeconfig({
+        clusterName: "bed",
+        server: bed.server,
+        caData: created.outs.caData,
+        token: created.outs.token,
+    });
+    return { checked: checked.inputs, outs: created.outs, kubeconfig };
+}
+
+function requestFor(
+    bed: BedCluster,
+    account: string,
+    anchor: string,
+    ttlSeconds: number,
+    holder?: string,
+): ReaderTokenRequestInputs {
+    return {
+        cluster: "bed",
+        ...(holder ? { holder } : {}),
+        namespace: "istio-system",
+        serviceAccount: account,
+        boundSecretName: anchor,
+        boundSecretUid: uidOf(bed, anchor),
+        ttlSeconds,
+        renewBeforeSeconds: Math.floor(ttlSeconds / 2),
+        kubeconfig: bed.adminKubeconfig,
+    };
+}
+
+const whoami = (bed: BedCluster, kubeconfig: string) =>
+    bed.kubectl(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"], kubeconfig);
+
+describe("tokenRequest on a real API server", { skip: unavailable }, () => {
+    let bed: BedCluster;
+    before(async () => {
+        bed = await startBedCluster();
+        const shared = tokenAnchorManifest();
+        apply(bed, [
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } },
+            readerRole("istio-reader-clusterrole-istio-system"),
+            {
+                apiVersion: "v1",
+                kind: "ServiceAccount",
+                metadata: { name: "istio-reader-service-account", namespace: "istio-system" },
+            },
+            {
+                apiVersion: "rbac.authorization.k8s.io/v1",
+                kind: "ClusterRoleBinding",
+                metadata: { name: "istio-reader-clusterrole-istio-system" },
+                roleRef: {
+                    apiGroup: "rbac.authorization.k8s.io",
+                    kind: "ClusterRole",
+                    name: "istio-reader-clusterrole-istio-system",
+                },
+                subjects: [{ kind: "ServiceAccount", name: "istio-reader-service-account", namespace: "istio-system" }],
+            },
+            shared,
+            ...["h1", "h2"].flatMap((h) => {
+                const m = holderReaderManifests(h);
+                return [m.serviceAccount, m.clusterRoleBinding, tokenAnchorManifest(h)];
+            }),
+        ]);
+    });
+    after(async () => bed?.stop());
+
+    it("mints a bound token whose remote-secret kubeconfig reads the cluster as the reader account, and nothing more", async () => {
+        const anchor = tokenAnchorManifest().metadata.name;
+        const { outs, kubeconfig } = await mint(
+            bed,
+            requestFor(bed, "istio-reader-service-account", anchor, 2 * 86_400),
+        );
+        const granted = Date.parse(outs.expiresAt) - Date.now();
+        assert.ok(granted > 2 * 86_400_000 - 600_000 && granted <= 2 * 86_400_000, `granted ${granted} ms`);
+        assert.equal(whoami(bed, kubeconfig).stdout, "system:serviceaccount:istio-system:istio-reader-service-account");
+        assert.equal(bed.kubectl(["get", "pods", "-A"], kubeconfig).code, 0);
+        const secrets = bed.kubectl(["-n", "istio-system", "get", "secrets"], kubeconfig);
+        assert.notEqual(secrets.code, 0);
+        assert.match(secrets.stderr, /forbidden/);
+    });
+
+    it("perHolder: deleting one holder's anchor revokes exactly its token; the other holder still reads", async () => {
+        const tokens = await Promise.all(
+            ["h1", "h2"].map(async (h) => {
+                const m = holderReaderManifests(h);
+                const anchor = tokenAnchorManifest(h).metadata.name;
+                return (await mint(bed, requestFor(bed, m.serviceAccount.metadata.name, anchor, 86_400, h))).kubeconfig;
+            }),
+        );
+        for (const k of tokens) assert.equal(bed.kubectl(["get", "pods", "-A"], k).code, 0);
+        assert.equal(
+            bed.kubectl(["-n", "istio-system", "delete", "secret", tokenAnchorManifest("h1").metadata.name]).code,
+            0,
+        );
+        // The API server caches a successful token check for about 10 seconds, and reads the bound
+        // Secret through its informers: the cut comes within seconds, not at once.
+        const deleted = Date.now();
+        let revoked = bed.kubectl(["get", "pods", "-A"], tokens[0]);
+        while (revoked.code === 0 && Date.now() - deleted < 30_000) {
+            await new Promise((r) => setTimeout(r, 1_000));
+            revoked = bed.kubectl(["get", "pods", "-A"], tokens[0]);
+        }
+        assert.notEqual(revoked.code, 0, "h1 is cut within 30 s");
+        assert.match(revoked.stderr, /Unauthorized|must be logged in/i);
+        process.stdout.write(`# h1 cut ${Date.now() - deleted} ms after its anchor was deleted\n`);
+        assert.equal(bed.kubectl(["get", "pods", "-A"], tokens[1]).code, 0, "h2 keeps reading");
+    });
+
+    it("a second check inside the window renews: the diff replaces, the new token works, the old one still does until it ends", async () => {
+        const anchor = tokenAnchorManifest().metadata.name;
+        const first = await mint(bed, requestFor(bed, "istio-reader-service-account", anchor, 600));
+        // renewBeforeSeconds is half the lifetime: not due yet.
+        const kept = await callProvider<{ inputs: ReaderTokenRequestInputs }>(
+            "check",
+            first.checked,
+            requestFor(bed, "istio-reader-service-account", anchor, 600),
+        );
+        assert.equal(kept.inputs.issuedAt, first.checked.issuedAt);
+        const noChange = await callProvider<{ replaces: string[] }>(
+            "diff",
+            "id",
+            { ...first.checked, ...first.outs },
+            kept.inputs,
+        );
+        assert.deepEqual(noChange.replaces, []);
+        // A window of the whole lifetime is always due: what a run inside the window sees.
+        const due = { ...requestFor(bed, "istio-reader-service-account", anchor, 600), renewBeforeSeconds: 600 };
+        const renewed = await mint(bed, due, first.checked);
+        assert.match(renewed.checked.renewalReason ?? "", /the reader token of bed expires on .*renewal window/);
+        const diff = await callProvider<{ replaces: string[] }>(
+            "diff",
+            "id",
+            { ...first.checked, ...first.outs },
+            renewed.checked,
+        );
+        assert.deepEqual(diff.replaces, ["issuedAt"]);
+        assert.notEqual(renewed.outs.token, first.outs.token);
+        assert.equal(whoami(bed, renewed.kubeconfig).code, 0);
+        assert.equal(whoami(bed, first.kubeconfig).code, 0, "a renewed-away token ends at its own expiry");
+    });
+
+    it(
+        "expires: fails after its expiry and works again after the renewing run",
+        { skip: process.env.BED_EXPIRY !== "1" && "set BED_EXPIRY=1 (waits about 11 minutes)", timeout: 15 * 60_000 },
+        async () => {
+            const anchor = tokenAnchorManifest().metadata.name;
+            const first = await mint(bed, requestFor(bed, "istio-reader-service-account", anchor, 600));
+            assert.equal(whoami(bed, first.kubeconfig).code, 0);
+            // The API server's token check allows a minute of clock skew past exp.
+            await new Promise((r) => setTimeout(r, Date.parse(first.outs.expiresAt) - Date.now() + 75_000));
+            const expired = whoami(bed, first.kubeconfig);
+            assert.notEqual(expired.code, 0);
+            assert.match(expired.stderr, /Unauthorized|must be logged in/i);
+            const again = await mint(bed, requestFor(bed, "istio-reader-service-account", anchor, 600), first.checked);
+            assert.match(again.checked.renewalReason ?? "", /expired on/);
+            assert.equal(whoami(bed, again.kubeconfig).code, 0);
+        },
+    );
+});
+
+describe("tokenRequest on an API server that caps token lifetimes", { skip: unavailable }, () => {
+    let bed: BedCluster;
+    before(async () => {
+        bed = await startBedCluster(["--service-account-max-token-expiration=48h"]);
+        apply(bed, [
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } },
+            {
+                apiVersion: "v1",
+                kind: "ServiceAccount",
+                metadata: { name: "istio-reader-service-account", namespace: "istio-system" },
+            },
+            tokenAnchorManifest(),
+        ]);
+    });
+    after(async () => bed?.stop());
+
+    it("refuses the capped token, naming the granted lifetime and the fix", async () => {
+        const anchor = tokenAnchorManifest().metadata.name;
+        await assert.rejects(
+            mint(bed, requestFor(bed, "istio-reader-service-account", anchor, 90 * 86_400)),
+            /granted 17279\d s instead of the 7776000 s asked.*tokenTtlDays to at most 2 /,
+        );
+        const { outs } = await mint(bed, requestFor(bed, "istio-reader-service-account", anchor, 86_400));
+        assert.ok(Date.parse(outs.expiresAt) > Date.now());
+    });
+});
