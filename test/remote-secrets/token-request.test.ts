@@ -4,6 +4,7 @@
  * and plan diffs of switching modes. The mint itself against real API servers: test/bed/.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
@@ -16,6 +17,7 @@ import {
     checkReaderTokenRequest,
     createTokenArgs,
     diffReaderTokenRequest,
+    kubectlCommand,
     parseRootCa,
     parseTokenRequest,
     rootCaArgs,
@@ -153,6 +155,32 @@ describe("kubectl arguments", () => {
             "kube-root-ca.crt",
             "--output=json",
         ]);
+    });
+});
+
+describe("kubectlCommand: the kubeconfig reaches /dev/stdin through a pipe", () => {
+    const viaNode = (file: string, args: string[]) =>
+        spawnSync(file, args, { input: "kubeconfig on stdin", encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+
+    it(
+        "is needed: a child of Node cannot open /dev/stdin (its stdin is a socket, ENXIO on Linux)",
+        { skip: process.platform !== "linux" && "Linux only" },
+        () => {
+            const direct = viaNode("cat", ["/dev/stdin"]);
+            assert.notEqual(direct.status, 0);
+            assert.match(direct.stderr, /No such device or address/);
+        },
+    );
+
+    it("works: the same read through the shell pipe gets the kubeconfig, and the arguments stay arguments", () => {
+        const command = kubectlCommand("cat", ["/dev/stdin"]);
+        assert.deepEqual(command, { file: "/bin/sh", args: ["-c", 'cat | exec "$0" "$@"', "cat", "/dev/stdin"] });
+        const piped = viaNode(command.file, command.args);
+        assert.equal(piped.status, 0, piped.stderr);
+        assert.equal(piped.stdout, "kubeconfig on stdin");
+        const echo = kubectlCommand("echo", ["$(id)", "a b"]);
+        const quoted = viaNode(echo.file, echo.args);
+        assert.equal(quoted.stdout, "$(id) a b\n", "no shell expansion of the arguments");
     });
 });
 
