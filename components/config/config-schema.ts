@@ -388,6 +388,11 @@ export const MESH_CONFIG_SCHEMA: ConfigSchema = {
             type: "string",
             description: "Revision behind the `default` tag, the default injector and the east-west gateways.",
         },
+        baseVersion: {
+            type: "string",
+            description:
+                "Chart version of `istio-base` with `revisions`; default the newest revision's. Pins the CRDs when a canary is rolled back.",
+        },
     },
 };
 

@@ -574,6 +574,7 @@ function toMeshConfig(d: Obj): MeshConfig {
         revisions: d.revisions as MeshConfig["revisions"],
         revisionTags: d.revisionTags as MeshConfig["revisionTags"],
         defaultRevision: d.defaultRevision as string | undefined,
+        baseVersion: d.baseVersion as string | undefined,
     });
 }
 

@@ -273,6 +273,11 @@ export interface MeshConfig {
     revisionTags?: Record<string, string>;
     /** The revision behind the `default` tag and the east-west gateways (required with `revisions`). */
     defaultRevision?: string;
+    /**
+     * Chart version of `istio-base` with `revisions`. Default: the newest revision's. Set it to
+     * keep the CRDs where they are when the newest revision is removed (rolling a canary back).
+     */
+    baseVersion?: string;
 }
 
 /** One problem found in the stack configuration. */

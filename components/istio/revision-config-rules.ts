@@ -36,7 +36,12 @@ function revisionEntries(data: Obj): RevisionEntry[] | undefined {
 export function revisionRules(ctx: ConfigRuleContext): ConfigProblem[] {
     const entries = revisionEntries(ctx.data);
     if (!entries) return keysWithoutRevisions(ctx);
-    const problems = [...legacyRevisionProblems(ctx), ...entryProblems(entries), ...skewProblems(entries)];
+    const problems = [
+        ...legacyRevisionProblems(ctx),
+        ...entryProblems(entries),
+        ...skewProblems(entries),
+        ...baseVersionProblems(ctx, entries),
+    ];
     const names = new Set(entries.map((e) => e.name).filter((n): n is string => n !== undefined));
     const defaultRevision = str(ctx.data, "defaultRevision");
     if (defaultRevision === undefined) {
@@ -57,7 +62,7 @@ export function revisionRules(ctx: ConfigRuleContext): ConfigProblem[] {
 /** Staging keys without `revisions` have nothing to refer to. */
 function keysWithoutRevisions(ctx: ConfigRuleContext): ConfigProblem[] {
     const given = [
-        ...(["revisionTags", "defaultRevision"] as const).filter((k) => ctx.data[k] !== undefined),
+        ...(["revisionTags", "defaultRevision", "baseVersion"] as const).filter((k) => ctx.data[k] !== undefined),
         ...ctx.clusters.flatMap((c) => STAGING_KEYS.filter((k) => c.raw[k] !== undefined).map((k) => `${c.path}.${k}`)),
     ];
     return given.map((path) => ({
@@ -169,6 +174,46 @@ function skewProblems(entries: RevisionEntry[]): ConfigProblem[] {
             fix: `Upgrade in steps of at most ${MAX_REVISION_MINOR_SKEW} minor versions: remove ${oldest.e.path} first, or pick an intermediate version.`,
         },
     ];
+}
+
+/**
+ * `baseVersion`: the CRDs every istiod reads must be at least as new as the newest istiod, and
+ * Istio supports `base` at most two minor versions ahead of an istiod, as between revisions.
+ */
+function baseVersionProblems(ctx: ConfigRuleContext, entries: RevisionEntry[]): ConfigProblem[] {
+    const base = str(ctx.data, "baseVersion");
+    if (base === undefined) return [];
+    const b = parseVersion(base);
+    if (!b) {
+        return [
+            {
+                path: "baseVersion",
+                message: `${JSON.stringify(base)} is not a chart version.`,
+                fix: "Use a version such as 1.30.3.",
+            },
+        ];
+    }
+    const problems: ConfigProblem[] = [];
+    for (const e of entries) {
+        const v = e.version !== undefined ? parseVersion(e.version) : undefined;
+        if (!v) continue;
+        if (versionLess(b, v)) {
+            problems.push({
+                path: "baseVersion",
+                message: `${base} is older than ${e.path}.version ${e.version}: an istiod would run on older CRDs than its own.`,
+                fix: `Set baseVersion to ${e.version} or newer (CRDs only move forward), or remove it to follow the newest revision.`,
+            });
+        } else if (b[0] !== v[0] || b[1] - v[1] > MAX_REVISION_MINOR_SKEW) {
+            problems.push({
+                path: "baseVersion",
+                message:
+                    `${base} is more than ${MAX_REVISION_MINOR_SKEW} minor versions ahead of ${e.path}.version ${e.version}: ` +
+                    "Istio supports the base chart at most two minor versions ahead of an istiod.",
+                fix: `Remove ${e.path} first, or keep baseVersion within two minor versions of it.`,
+            });
+        }
+    }
+    return problems;
 }
 
 function unknownRevision(path: string, name: string, names: ReadonlySet<string>, what = "revisions"): ConfigProblem {

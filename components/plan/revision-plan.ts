@@ -27,7 +27,7 @@ export interface ClusterRevisions {
     revisions: RevisionPlan[];
     /** The revision behind the `default` tag, the default injector and the east-west gateway. */
     defaultRevision: string;
-    /** Chart version of `istio-base`: the newest revision's (CRDs only ever move forward). */
+    /** Chart version of `istio-base`: config `baseVersion`, else the newest revision's (CRDs only ever move forward). */
     baseVersion: string;
     /** Tag → revision, including `default`, sorted by tag. */
     tags: Record<string, string>;
@@ -81,7 +81,7 @@ export function clusterRevisions(config: MeshConfig, cluster: ClusterConfig): Cl
     return {
         revisions,
         defaultRevision,
-        baseVersion: newestVersion(revisions.map((r) => r.version)),
+        baseVersion: config.baseVersion ?? newestVersion(revisions.map((r) => r.version)),
         tags,
     };
 }

@@ -35,7 +35,7 @@ describe("revision config rules", () => {
     test("without revisions the typed config has none of the new keys", () => {
         const { config } = validateMeshConfig({ clusters: [primary] });
         assert.ok(config);
-        for (const k of ["revisions", "revisionTags", "defaultRevision"]) assert.ok(!(k in config), k);
+        for (const k of ["revisions", "revisionTags", "defaultRevision", "baseVersion"]) assert.ok(!(k in config), k);
         assert.ok(!("revisions" in config.clusters[0]));
     });
 
@@ -145,5 +145,33 @@ describe("revision config rules", () => {
             defaultRevision: "1-29-2",
         });
         assert.deepEqual(problems, []);
+    });
+
+    test("baseVersion pins istio-base: never older than a revision, at most two minors ahead of the oldest, only with revisions", () => {
+        const withRevs = { revisions: [r129, r130], defaultRevision: "1-29-2" };
+        assert.deepEqual(problemsOf({ ...withRevs, baseVersion: "1.30.3" }), []);
+        const older = problemsOf({ ...withRevs, baseVersion: "1.29.6" });
+        assert.deepEqual(
+            older.map((p) => p.path),
+            ["baseVersion"],
+        );
+        assert.match(
+            older[0].message,
+            /1\.29\.6 is older than revisions\[1\]\.version 1\.30\.3: an istiod would run on older CRDs/,
+        );
+        assert.match(older[0].fix ?? "", /1\.30\.3 or newer/);
+        const ahead = problemsOf({ ...withRevs, baseVersion: "1.32.0" });
+        assert.deepEqual(
+            ahead.map((p) => p.path),
+            ["baseVersion"],
+        );
+        assert.match(ahead[0].message, /more than 2 minor versions ahead of revisions\[0\]\.version 1\.29\.2/);
+        assert.match(problemsOf({ ...withRevs, baseVersion: "latest" })[0].message, /not a chart version/);
+        const alone = problemsOf({ baseVersion: "1.30.3" });
+        assert.deepEqual(
+            alone.map((p) => p.path),
+            ["baseVersion"],
+        );
+        assert.match(alone[0].message, /only applies together with revisions/);
     });
 });

@@ -136,6 +136,11 @@ describe("the three upgrade steps (docs/operations.md)", () => {
             "cluster2-istio-base",
             "cluster3-istio-base",
         ]);
+        // With baseVersion pinned at the canary's version first, the rollback deletes only the canary.
+        const pinned = (config: ReturnType<typeof meshOf>) => ({ ...config, baseVersion: NEW.version });
+        assert.deepEqual(await planDiff(withCanary(), pinned(withCanary())), { created: [], deleted: [], changed: {} });
+        const back1Pinned = await planDiff(pinned(withCanary()), pinned(before()));
+        assert.deepEqual(back1Pinned, { created: [], deleted: back1.deleted, changed: {} });
         const back2 = await planDiff(moved(), withCanary());
         assert.deepEqual(
             Object.keys(back2.changed).sort(),
