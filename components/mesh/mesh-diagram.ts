@@ -72,11 +72,19 @@ function servedThroughGateway(remote: ClusterPlan, byName: ReadonlyMap<string, C
     return !remote.runsIstiod && byName.get(remote.controlPlane)?.exposeIstiod === true;
 }
 
+/** With `revisions`: one line per revision the cluster runs, its version and the tags it serves (`default` first). */
+function revisionLines(cluster: ClusterPlan): string[] {
+    return (cluster.revisions?.revisions ?? []).map((r) =>
+        label(`rev ${r.name} · ${r.version}${r.tags.length > 0 ? ` · ${r.tags.join(", ")}` : ""}`),
+    );
+}
+
 function clusterNode(cluster: ClusterPlan, options: MeshDiagramOptions, serving: string | undefined): string {
     // Mermaid takes <br/> and <b> inside a quoted label; everything else is escaped.
     const lines = [`<b>${label(cluster.name)}</b>`];
     lines.push(cluster.runsIstiod ? "primary · istiod" : label(`remote · istiod of ${cluster.controlPlane}`));
     if (serving) lines.push(label(serving));
+    lines.push(...revisionLines(cluster));
     const gw = gatewayLine(cluster, options.liveGatewayAddresses?.[cluster.name]);
     if (gw) lines.push(gw);
     return `    ${mermaidId("c", cluster.name)}["${lines.join("<br/>")}"]`;

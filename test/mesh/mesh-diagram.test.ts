@@ -28,6 +28,22 @@ const edgeCount = (text: string, arrow: string) => text.split("\n").filter((l) =
 const drawnWatchPairs = (text: string) => edgeCount(text, '-. "watches" .->') + 2 * edgeCount(text, "<-.");
 
 describe("mesh diagram", () => {
+    it("shows, per cluster, the revisions it runs with their versions and tags, staging included (examples/Pulumi.revisions.yaml)", () => {
+        const text = diagramOfStackFile("examples/Pulumi.revisions.yaml");
+        const node = (c: string) => text.split("\n").find((l) => l.trim().startsWith(`c_${c}[`)) ?? "";
+        assert.match(
+            node("cluster1"),
+            /rev 1-29-2 · 1\.29\.2 · default, prod-stable<br\/>rev 1-30-3 · 1\.30\.3 · prod-canary/,
+        );
+        assert.match(
+            node("cluster2"),
+            /rev 1-30-3 · 1\.30\.3 · prod-canary/,
+            "the remote runs its primary's revisions",
+        );
+        assert.doesNotMatch(node("cluster3"), /1-30-3/, "cluster3 is staged on the old revision only");
+        assert.doesNotMatch(diagramOfStackFile("Pulumi.dev.yaml"), /rev /, "without revisions no revision line");
+    });
+
     for (const file of exampleStackFiles(ROOT)) {
         it(`${file}: Mermaid's parser accepts the diagram`, async () => {
             await parseMermaid(diagramOfStackFile(file));
