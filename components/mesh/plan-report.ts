@@ -269,9 +269,22 @@ export function formatPlanReport(plan: MeshPlan, config: MeshConfig, options: Re
         `  PKI (tls): ${counts.pki.root} root + ${counts.pki.intermediates} intermediate = ${counts.pki.total}`,
         `  Total: ${counts.total}${config.verify ? " (plus the verification workloads: verify is on)" : ""}`,
     );
+    out.push(...tokenRequestLines(config.remoteSecrets));
     const advice = remoteSecretLayoutAdvice(plan.remoteSecretPairs, config.remoteSecrets.layout);
     if (advice) out.push("", `Advice: ${advice}`);
     return out.join("\n");
+}
+
+/** With `tokenMode: tokenRequest`: how long the reader tokens live and when `pulumi up` re-mints them. */
+function tokenRequestLines(settings: MeshConfig["remoteSecrets"]): string[] {
+    if (settings.tokenMode !== "tokenRequest") return [];
+    const accounts =
+        settings.readerAccounts === "perHolder" ? "one per (watched cluster, primary)" : "one per watched cluster";
+    return [
+        "",
+        `Reader tokens (tokenRequest, ${accounts}): valid ${settings.tokenTtlDays} days, re-minted by the first pulumi up ` +
+            `from ${settings.renewBeforeDays} days before expiry; minted with kubectl on this machine.`,
+    ];
 }
 
 /** With revisions: per cluster its revisions and versions, the default, tag → revision, base version. */

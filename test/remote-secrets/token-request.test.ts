@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { IstioMulticlusterMesh } from "../../components/mesh/mesh";
 import { meshStackOutputs } from "../../components/mesh/mesh-outputs";
-import { countPlanResources } from "../../components/mesh/plan-report";
+import { countPlanResources, formatPlanReport } from "../../components/mesh/plan-report";
 import { buildMeshPlan } from "../../components/plan/mesh-plan";
 import {
     ReaderTokenRequestInputs,
@@ -399,5 +399,24 @@ describe("tokenRequest under the policy pack", () => {
         const stale = await expiryFindings(new Date(Date.now() - 100 * DAY_S * 1000));
         assert.equal(stale.length, 2, "one per holder's remote secret");
         assert.ok(stale.every((d) => d.enforcementLevel === "mandatory" && /expired on/.test(d.message)));
+    });
+});
+
+describe("tokenRequest in npm run plan", () => {
+    it("says how long the tokens live, when pulumi up re-mints them and that kubectl mints them; nothing without tokenRequest", () => {
+        const config = meshOf([c1, c2], {
+            remoteSecrets: {
+                tokenMode: "tokenRequest",
+                readerAccounts: "perHolder",
+                tokenTtlDays: 60,
+                renewBeforeDays: 20,
+            },
+        });
+        assert.match(
+            formatPlanReport(buildMeshPlan(config), config),
+            /Reader tokens \(tokenRequest, one per \(watched cluster, primary\)\): valid 60 days, re-minted by the first pulumi up from 20 days before expiry; minted with kubectl/,
+        );
+        const legacy = meshOf([c1, c2]);
+        assert.doesNotMatch(formatPlanReport(buildMeshPlan(legacy), legacy), /Reader tokens/);
     });
 });
