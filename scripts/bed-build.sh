@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes commands of the real-API-server bed (kube-apiserver,
-# kube-controller-manager, kubectl) from the Go module proxy, at the versions bed/go.mod and
-# bed/go.sum pin, into a cache outside the repository. etcd comes from Debian (etcd-server).
+# Builds the commands of the real-API-server bed (kube-apiserver, kube-controller-manager, kubectl
+# and helm) from the Go module proxy, at the versions bed/go.mod and bed/go.sum pin, into a cache
+# outside the repository. etcd comes from Debian (etcd-server).
 # Usage: scripts/bed-build.sh   (prints the bin directory; BED_BIN overrides it)
 set -euo pipefail
 cd "$(dirname "$0")/../bed"
@@ -12,9 +12,10 @@ mkdir -p "$bin"
 stamp="$bin/.go.sum.$(sha256sum go.sum | cut -c1-16)"
 
 if [ ! -f "$stamp" ]; then
-    for cmd in kube-apiserver kube-controller-manager kubectl; do
-        echo "building $cmd" >&2
-        GOFLAGS=-mod=mod go build -trimpath -o "$bin/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+    for pkg in k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+        k8s.io/kubernetes/cmd/kubectl helm.sh/helm/v3/cmd/helm; do
+        echo "building ${pkg##*/}" >&2
+        GOFLAGS=-mod=mod go build -trimpath -o "$bin/${pkg##*/}" "$pkg"
     done
     rm -f "$bin"/.go.sum.*
     touch "$stamp"

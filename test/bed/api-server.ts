@@ -105,6 +105,8 @@ export interface BedCluster {
     server: string;
     /** Kubeconfig content with the admin user (client certificate), context `bed`. */
     adminKubeconfig: string;
+    /** The same kubeconfig as a file of this run's scratch directory, for tools that take only a path (helm). */
+    adminKubeconfigPath: string;
     /** Runs the bed's kubectl with `kubeconfig` (default the admin's) on stdin. */
     kubectl(args: string[], kubeconfig?: string): { code: number; stdout: string; stderr: string };
     /** Stops every process and removes the scratch directory. */
@@ -188,7 +190,8 @@ export async function startBedCluster(apiServerFlags: string[] = []): Promise<Be
         "current-context: bed",
         "",
     ].join("\n");
-    fs.writeFileSync(path.join(dir, "admin.kubeconfig"), adminKubeconfig, { mode: 0o600 });
+    const adminKubeconfigPath = path.join(dir, "admin.kubeconfig");
+    fs.writeFileSync(adminKubeconfigPath, adminKubeconfig, { mode: 0o600 });
 
     const kubectl: BedCluster["kubectl"] = (args, kubeconfig = adminKubeconfig) => {
         try {
@@ -250,5 +253,5 @@ export async function startBedCluster(apiServerFlags: string[] = []): Promise<Be
         await stop();
         throw new Error(`${(e as Error).message}\n${logs.join("\n")}`, { cause: e });
     }
-    return { server, adminKubeconfig, kubectl, stop };
+    return { server, adminKubeconfig, adminKubeconfigPath, kubectl, stop };
 }
