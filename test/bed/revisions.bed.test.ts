@@ -94,25 +94,33 @@ async function releasesOf(config: MeshConfig): Promise<PlannedRelease[]> {
     }));
 }
 
+/** helm against one bed cluster, in istio-system, with values files in `scratch`. */
+function helmOn(bed: () => BedCluster, scratch: () => string, planned = new Map<string, string>()) {
+    const helm = (args: string[]) =>
+        execFileSync(helmBin, [...args, "--kubeconfig", bed().adminKubeconfigPath, "--namespace", "istio-system"], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+    const upgrade = (r: PlannedRelease) => {
+        const values = path.join(scratch(), `${r.name}.json`);
+        fs.writeFileSync(values, JSON.stringify(r.values ?? {}));
+        const chart = path.join(chartsRoot!, r.version, "manifests", "charts", CHART_DIRS[r.chart]);
+        planned.set(r.name, r.version);
+        return helm(["upgrade", "--install", r.name, chart, "--values", values]);
+    };
+    return { helm, upgrade, planned };
+}
+
 describe(
     "canary upgrade with revisions on a real API server, with the real charts and helm",
     { skip: unavailable },
     () => {
         let bed: BedCluster;
         let scratch: string;
-        const planned = new Map<string, string>();
-        const helm = (args: string[]) =>
-            execFileSync(helmBin, [...args, "--kubeconfig", bed.adminKubeconfigPath, "--namespace", "istio-system"], {
-                encoding: "utf8",
-                stdio: ["ignore", "pipe", "pipe"],
-            });
-        const upgrade = (r: PlannedRelease) => {
-            const values = path.join(scratch, `${r.name}.json`);
-            fs.writeFileSync(values, JSON.stringify(r.values ?? {}));
-            const chart = path.join(chartsRoot!, r.version, "manifests", "charts", CHART_DIRS[r.chart]);
-            planned.set(r.name, r.version);
-            return helm(["upgrade", "--install", r.name, chart, "--values", values]);
-        };
+        const { helm, upgrade, planned } = helmOn(
+            () => bed,
+            () => scratch,
+        );
         // Release names from helm with the chart version the program gave each (charts from Istio's
         // source tree all say 1.0.0; release archives carry the real version), and helm's status.
         const installed = () =>
@@ -212,3 +220,51 @@ describe(
         });
     },
 );
+
+describe("rolling the canary back on a real API server: with baseVersion the CRDs stay", { skip: unavailable }, () => {
+    let bed: BedCluster;
+    let scratch: string;
+    const { helm, upgrade } = helmOn(
+        () => bed,
+        () => scratch,
+    );
+    const run = async (config: MeshConfig) => {
+        for (const r of await releasesOf(config)) upgrade(r);
+    };
+    const baseRevisions = () => (JSON.parse(helm(["history", "istio-base", "--output", "json"])) as unknown[]).length;
+
+    before(async () => {
+        bed = await startBedCluster();
+        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bed-values-"));
+        assert.equal(bed.kubectl(["create", "namespace", "istio-system"]).code, 0);
+    });
+    after(async () => {
+        await bed?.stop();
+        if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it("pinning baseVersion, then removing the canary, leaves istio-base's values and chart as they were", async () => {
+        const pinned = (c: MeshConfig): MeshConfig => ({ ...c, baseVersion: NEW.version });
+        await run(steps.before);
+        await run(steps["1, add the canary"]);
+        const base = (await releasesOf(steps["1, add the canary"])).find((r) => r.name === "istio-base")!;
+        const pinnedBack = (await releasesOf(pinned(steps.before))).find((r) => r.name === "istio-base")!;
+        assert.deepEqual([pinnedBack.version, pinnedBack.values], [base.version, base.values]);
+        const before = baseRevisions();
+        await run(pinned(steps["1, add the canary"]));
+        await run(pinned(steps.before));
+        helm(["uninstall", "istiod-1-30-3"]);
+        // helm upgrade records a revision even when nothing changes; the chart and values are the step-1 ones.
+        assert.equal(baseRevisions(), before + 2);
+        const crd = bed.kubectl([
+            "get",
+            "crd",
+            "gateways.networking.istio.io",
+            "-o",
+            "jsonpath={.metadata.annotations.meta\\.helm\\.sh/release-name}",
+        ]);
+        assert.equal(crd.stdout, "istio-base", "the CRDs stay with the release, at the step-1 chart");
+        assert.notEqual(bed.kubectl(["-n", "istio-system", "get", "deployment", "istiod-1-30-3"]).code, 0);
+        assert.equal(bed.kubectl(["-n", "istio-system", "get", "deployment", "istiod-1-29-2"]).code, 0);
+    });
+});
