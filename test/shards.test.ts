@@ -9,11 +9,16 @@ import { describe, test } from "node:test";
 import { shardFiles, TEST_ROOT, testFiles } from "./shards/loader";
 
 describe("test shards", () => {
-    test("find every *.test.ts, this file and the e2e test included", () => {
+    test("find every *.test.ts, this file and the e2e test included, the real-API-server bed left to npm run test:bed", () => {
         const files = testFiles().map((f) => path.relative(TEST_ROOT, f));
         assert.ok(files.includes("shards.test.ts"));
         assert.ok(files.includes(path.join("e2e", "kind.e2e.test.ts")));
         assert.ok(files.every((f) => f.endsWith(".test.ts")));
+        assert.ok(fs.existsSync(path.join(TEST_ROOT, "bed", "token-request.bed.test.ts")));
+        assert.deepEqual(
+            files.filter((f) => f.startsWith(`bed${path.sep}`)),
+            [],
+        );
     });
 
     test("the shards together hold every file exactly once", () => {
