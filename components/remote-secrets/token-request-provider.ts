@@ -36,17 +36,22 @@ function kubectl(args: string[], kubeconfig: string): Promise<string> {
         const err: Buffer[] = [];
         child.stdout.on("data", (b: Buffer) => out.push(b));
         child.stderr.on("data", (b: Buffer) => err.push(b));
-        child.on("error", (e) =>
-            reject(new Error(`cannot run kubectl (${e.message}); install it, or set ISTIO_MULTICLUSTER_KUBECTL.`)),
-        );
+        const cannotRun = (why: string) =>
+            new Error(`cannot run kubectl (${why}); install it, or set ISTIO_MULTICLUSTER_KUBECTL.`);
+        child.on("error", (e) => reject(cannotRun(e.message)));
         child.on("close", (code) => {
+            const stderr = Buffer.concat(err).toString("utf8").trim();
             if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
-            else
+            // 127: the shell found no kubectl to exec.
+            else if (code === 127) reject(cannotRun(stderr));
+            else {
+                const verb = args.filter((a) => !a.startsWith("--")).join(" ");
                 reject(
-                    new Error(
-                        `kubectl ${args.filter((a) => !a.startsWith("--")).join(" ")} failed: ${Buffer.concat(err).toString("utf8").trim()}`,
-                    ),
+                    Object.assign(new Error(`kubectl ${verb} failed: ${stderr}`), {
+                        notFound: /NotFound|not found/.test(stderr),
+                    }),
                 );
+            }
         });
         child.stdin.end(kubeconfig);
     });
@@ -58,7 +63,8 @@ async function rootCaData(inputs: ReaderTokenRequestInputs): Promise<string> {
         try {
             return parseRootCa(await kubectl(rootCaArgs(inputs), inputs.kubeconfig), inputs.cluster);
         } catch (e) {
-            if (Date.now() > deadline) throw e;
+            // Only a ConfigMap not published yet is worth waiting for; anything else fails at once.
+            if (!(e as { notFound?: boolean }).notFound || Date.now() > deadline) throw e;
             await new Promise((r) => setTimeout(r, 2_000));
         }
     }

@@ -38,6 +38,9 @@ process.stdin.on("data", (d) => (input += d)).on("end", async () => {
 });`;
 
 let serialized = "";
+/** The kubectl the provider runs: the bed's, as the operator's PATH would give it. */
+let kubectlForProvider = path.join(bedBinDir(), "kubectl");
+
 async function callProvider<T>(method: string, ...args: unknown[]): Promise<T> {
     serialized ||= (await pulumi.runtime.serializeFunction(() => readerTokenRequestProvider, { allowSecrets: false }))
         .text;
@@ -45,8 +48,7 @@ async function callProvider<T>(method: string, ...args: unknown[]): Promise<T> {
         cwd: REPO,
         input: JSON.stringify({ provider: serialized, method, args }),
         encoding: "utf8",
-        // The provider runs the bed's kubectl, as the operator's PATH would give it.
-        env: { ...process.env, ISTIO_MULTICLUSTER_KUBECTL: path.join(bedBinDir(), "kubectl") },
+        env: { ...process.env, ISTIO_MULTICLUSTER_KUBECTL: kubectlForProvider },
     });
     const answer = JSON.parse(out) as { result?: T; error?: string };
     if (answer.error !== undefined) throw new Error(answer.error);
@@ -223,6 +225,27 @@ describe("tokenRequest on a real API server", { skip: unavailable }, () => {
         assert.notEqual(renewed.outs.token, first.outs.token);
         assert.equal(whoami(bed, renewed.kubeconfig).code, 0);
         assert.equal(whoami(bed, first.kubeconfig).code, 0, "a renewed-away token ends at its own expiry");
+    });
+
+    it("fails at once, saying why, without kubectl or with credentials the API server refuses", async () => {
+        const anchor = tokenAnchorManifest().metadata.name;
+        const inputs = requestFor(bed, "istio-reader-service-account", anchor, 600);
+        const started = Date.now();
+        kubectlForProvider = "/nonexistent/kubectl";
+        try {
+            await assert.rejects(
+                mint(bed, inputs),
+                /cannot run kubectl .*install it, or set ISTIO_MULTICLUSTER_KUBECTL/,
+            );
+        } finally {
+            kubectlForProvider = path.join(bedBinDir(), "kubectl");
+        }
+        const stranger = bed.adminKubeconfig.replace(/client-key-data: [^,}]+/, "client-key-data: bm90LWEta2V5");
+        await assert.rejects(
+            mint(bed, { ...inputs, kubeconfig: stranger }),
+            /kubectl get configmap kube-root-ca.crt failed/,
+        );
+        assert.ok(Date.now() - started < 30_000, "no waiting for a ConfigMap that is not the problem");
     });
 
     it(
