@@ -199,7 +199,14 @@ async function answer(rec: RecordedResource): Promise<{ id: string | undefined; 
         return { id, state: inputs };
     }
     if (type === "pulumi-nodejs:dynamic:Resource" && typeof inputs.boundSecretName === "string") {
-        return { id: `${name}-id`, state: await k8s.tokenRequestState(inputs, options.now ?? MOCK_EPOCH) };
+        return {
+            id: `${name}-id`,
+            state: await k8s.tokenRequestState(
+                inputs,
+                options.now ?? MOCK_EPOCH,
+                options.previousTokenRequests?.[name],
+            ),
+        };
     }
     return { id: rec.readId ?? `${name}-id`, state: inputs };
 }

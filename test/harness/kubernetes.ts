@@ -66,8 +66,18 @@ export function withUid(cluster: string, id: string, state: State): State {
  * the TokenRequest answer an API server would give (a JWT-shaped token bound to the anchor Secret,
  * expiring `ttlSeconds` after `now`) and the cluster's CA from `kube-root-ca.crt`.
  */
-export async function tokenRequestState(inputs: State, now: Date): Promise<State> {
-    const checked = checkReaderTokenRequest(undefined, inputs as never, now);
+export async function tokenRequestState(inputs: State, now: Date, previous?: State): Promise<State> {
+    const checked = checkReaderTokenRequest(previous as never, inputs as never, now);
+    if (previous && checked.issuedAt === previous.issuedAt) {
+        // Kept: the engine does not call create, so the recorded token and expiry stay.
+        return {
+            ...previous,
+            ...checked,
+            token: previous.token,
+            expiresAt: previous.expiresAt,
+            caData: previous.caData,
+        };
+    }
     const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
     const exp = Math.floor(now.getTime() / 1000) + checked.ttlSeconds;
     const token = [

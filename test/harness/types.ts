@@ -64,4 +64,10 @@ export interface MockOptions {
      * tokens are minted at this instant). Default 2026-01-01T00:00:00Z, so runs are comparable.
      */
     now?: Date;
+    /**
+     * Per token request resource name, its state after an earlier run (as {@link tokenRequestState}
+     * answered it): the provider's check then sees those recorded inputs, as it does on a second
+     * `pulumi up`, and a kept token keeps its old token and expiry.
+     */
+    previousTokenRequests?: Record<string, Record<string, unknown>>;
 }

@@ -23,7 +23,8 @@ import {
     rootCaArgs,
 } from "../../components/remote-secrets/token-request";
 import { dependsOn, find, ofType, promiseOf, runUnderMocks, validateKubernetesObjects } from "../harness";
-import { ClusterEntry, meshArgsOf, meshOf, planDiff } from "../plan-diff";
+import { ClusterEntry, diffResources, meshArgsOf, meshOf, meshResources, planDiff } from "../plan-diff";
+import { tokenRequestState } from "../harness/kubernetes";
 import { diagnose, recordProgram } from "../policy-program";
 
 const DAY_S = 86_400;
@@ -418,5 +419,42 @@ describe("tokenRequest in npm run plan", () => {
         );
         const legacy = meshOf([c1, c2]);
         assert.doesNotMatch(formatPlanReport(buildMeshPlan(legacy), legacy), /Reader tokens/);
+    });
+});
+
+describe("tokenRequest renewal in the mock graph (a second pulumi up with recorded state)", () => {
+    const config = meshOf([c1, c2], requested("perHolder"));
+    const day = (n: number) => new Date(Date.parse("2026-01-01T00:00:00Z") + n * DAY_S * 1000);
+    /** The recorded state of each token after an up on `issued[name]`. */
+    async function recorded(issued: Record<string, Date>) {
+        const first = [...(await meshResources(config)).values()].filter(
+            (r) => r.type === "pulumi-nodejs:dynamic:Resource",
+        );
+        return Object.fromEntries(
+            await Promise.all(
+                first.map(async (r) => [r.name, await tokenRequestState(r.inputs, issued[r.name])] as const),
+            ),
+        );
+    }
+
+    it("re-mints only the token inside its window: its holder's remote secret changes, nothing else, and the run warns once, naming it", async (t) => {
+        // cluster1's token held by cluster2 was minted on day 0, the other on day 40; 90-day tokens, 30-day window.
+        const previous = await recorded({
+            "cluster1-reader-token-request-cluster2": day(0),
+            "cluster2-reader-token-request-cluster1": day(40),
+        });
+        const quiet = await meshResources(config, { now: day(50), previousTokenRequests: previous });
+        const warn = t.mock.method(pulumi.log, "warn");
+        const due = await meshResources(config, { now: day(65), previousTokenRequests: previous });
+        assert.deepEqual(diffResources(quiet, due), {
+            created: [],
+            deleted: [],
+            changed: { "cluster2-remote-secret-cluster1": ["data"] },
+        });
+        const warnings = warn.mock.calls.map((c) => String(c.arguments[0])).filter((m) => m.startsWith("Re-minting"));
+        assert.deepEqual(warnings, [
+            "Re-minting: the reader token of cluster1 held by cluster2 expires on 2026-04-01T00:00:00.000Z, inside its " +
+                "30-day renewal window; minting a new one valid for 90 days.",
+        ]);
     });
 });
