@@ -108,7 +108,7 @@ export interface TokenAnchorManifest {
 
 /**
  * The anchor of the shared reader account's tokens (`holder` absent) or of one holder's. A
- * TokenRequest token bound to it stops authenticating the moment it is deleted.
+ * TokenRequest token bound to it stops authenticating within seconds of its deletion.
  */
 export function tokenAnchorManifest(holder?: string): TokenAnchorManifest {
     const account = holder ? holderReaderAccountName(holder) : READER_SERVICE_ACCOUNT;

@@ -114,7 +114,8 @@ export interface ClusterReaderTokenRequestArgs extends ClusterReaderTokenArgs {
 /**
  * `tokenMode: tokenRequest`, `readerAccounts: shared`: a token of `istio-reader-service-account`
  * from the TokenRequest API, bound to the Secret `istio-reader-service-account-token-anchor`.
- * Deleting (or replacing) that Secret revokes the token at once; otherwise it ends at its expiry.
+ * Deleting (or replacing) that Secret revokes the token within seconds (the API server caches a
+ * successful token check for 10 s); otherwise it ends at its expiry.
  */
 export class ClusterReaderTokenRequest extends pulumi.ComponentResource implements RemoteReaderCredential {
     /** The Secret the token is bound to. */

@@ -97,7 +97,7 @@ export const readerTokenRequestProvider: pulumi.dynamic.ResourceProvider = {
     async update(_id: string, olds: ReaderTokenRequestOutputs, news: ReaderTokenRequestInputs) {
         return { outs: { ...olds, ...news, token: olds.token, expiresAt: olds.expiresAt, caData: olds.caData } };
     },
-    // A bound token cannot be deleted; it ends at its expiry, or at once when its bound Secret goes.
+    // A bound token cannot be deleted; it ends at its expiry, or within seconds of its bound Secret going.
     async delete() {},
 };
 
