@@ -37,20 +37,24 @@ function b64(text: string): string {
 }
 
 /**
- * A token as the token controller would put it into a service-account-token Secret. It is shaped
- * like a JWT so that code splitting it does not break, but its signature is not valid.
+ * A token issued by `cluster`'s API server with these claims. It is shaped like a JWT so that code
+ * splitting it or reading its claims does not break, but its signature is not valid.
  */
-function serviceAccountToken(cluster: string, namespace: string, secretName: string, serviceAccount: string): string {
+function mockJwt(cluster: string, claims: object): string {
     const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-    const header = part({ alg: "RS256", kid: `mock-${cluster}` });
-    const payload = part({
+    const signature = Buffer.from(`mock-signature-${cluster}`).toString("base64url");
+    return `${part({ alg: "RS256", kid: `mock-${cluster}` })}.${part(claims)}.${signature}`;
+}
+
+/** A token as the token controller would put it into a service-account-token Secret. */
+function serviceAccountToken(cluster: string, namespace: string, secretName: string, serviceAccount: string): string {
+    return mockJwt(cluster, {
         iss: "kubernetes/serviceaccount",
         "kubernetes.io/serviceaccount/namespace": namespace,
         "kubernetes.io/serviceaccount/secret.name": secretName,
         "kubernetes.io/serviceaccount/service-account.name": serviceAccount,
         sub: `system:serviceaccount:${namespace}:${serviceAccount}`,
     });
-    return `${header}.${payload}.${Buffer.from(`mock-signature-${cluster}`).toString("base64url")}`;
 }
 
 /** `metadata.uid` as the API server assigns it: stable per cluster and object, so runs compare. */
@@ -78,23 +82,18 @@ export async function tokenRequestState(inputs: State, now: Date, previous?: Sta
             caData: previous.caData,
         };
     }
-    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
     const exp = Math.floor(now.getTime() / 1000) + checked.ttlSeconds;
-    const token = [
-        part({ alg: "RS256", kid: `mock-${checked.cluster}` }),
-        part({
-            iss: "https://kubernetes.default.svc",
-            exp,
-            iat: Math.floor(now.getTime() / 1000),
-            sub: `system:serviceaccount:${checked.namespace}:${checked.serviceAccount}`,
-            "kubernetes.io": {
-                namespace: checked.namespace,
-                serviceaccount: { name: checked.serviceAccount },
-                secret: { name: checked.boundSecretName, uid: checked.boundSecretUid },
-            },
-        }),
-        Buffer.from(`mock-signature-${checked.cluster}`).toString("base64url"),
-    ].join(".");
+    const token = mockJwt(checked.cluster, {
+        iss: "https://kubernetes.default.svc",
+        exp,
+        iat: Math.floor(now.getTime() / 1000),
+        sub: `system:serviceaccount:${checked.namespace}:${checked.serviceAccount}`,
+        "kubernetes.io": {
+            namespace: checked.namespace,
+            serviceaccount: { name: checked.serviceAccount },
+            secret: { name: checked.boundSecretName, uid: checked.boundSecretUid },
+        },
+    });
     return {
         ...checked,
         token,
