@@ -92,8 +92,9 @@ export function tokenTtlDaysProblem(ttlDays: number): string | undefined {
     return undefined;
 }
 
-function sameIdentity(olds: Partial<ReaderTokenRequestInputs>, news: ReaderTokenRequestInputs): boolean {
-    return IDENTITY_KEYS.every((key) => olds[key] === news[key]);
+/** The identity properties in which `news` differs from what was recorded: each one means another token. */
+function changedIdentity(olds: Partial<ReaderTokenRequestInputs>, news: ReaderTokenRequestInputs): string[] {
+    return IDENTITY_KEYS.filter((key) => olds[key] !== news[key]);
 }
 
 /**
@@ -108,7 +109,7 @@ export function checkReaderTokenRequest(
 ): ReaderTokenRequestInputs {
     const { issuedAt: _issued, renewalReason: _reason, ...wanted } = news;
     const issuedBefore = olds?.issuedAt === undefined ? NaN : Date.parse(olds.issuedAt);
-    if (!olds || Number.isNaN(issuedBefore) || !sameIdentity(olds, news)) {
+    if (!olds || Number.isNaN(issuedBefore) || changedIdentity(olds, news).length > 0) {
         return { ...wanted, issuedAt: now.toISOString() };
     }
     const lifetime: TokenLifetime = {
@@ -132,7 +133,7 @@ export function diffReaderTokenRequest(
     olds: Partial<ReaderTokenRequestOutputs>,
     news: ReaderTokenRequestInputs,
 ): { changes: boolean; replaces: string[] } {
-    const replaces: string[] = IDENTITY_KEYS.filter((key) => olds[key] !== news[key]);
+    const replaces = changedIdentity(olds, news);
     if (olds.issuedAt !== news.issuedAt) replaces.push("issuedAt");
     const updates = (["kubeconfig", "context", "renewBeforeSeconds"] as const).some((key) => olds[key] !== news[key]);
     return { changes: replaces.length > 0 || updates, replaces };
