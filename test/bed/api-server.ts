@@ -109,6 +109,10 @@ export interface BedCluster {
     adminKubeconfigPath: string;
     /** Runs the bed's kubectl with `kubeconfig` (default the admin's) on stdin. */
     kubectl(args: string[], kubeconfig?: string): { code: number; stdout: string; stderr: string };
+    /** `kubectl apply` (plus `args`, e.g. `--dry-run=server`) of `objects` as one List, as the admin. */
+    applyObjects(objects: object[], args?: string[]): { code: number; stdout: string; stderr: string };
+    /** This run's scratch directory (test material only), removed by {@link stop}. */
+    scratchDir: string;
     /** Stops every process and removes the scratch directory. */
     stop(): Promise<void>;
 }
@@ -207,6 +211,12 @@ export async function startBedCluster(apiServerFlags: string[] = []): Promise<Be
             return { code: err.status ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
         }
     };
+    let applied = 0;
+    const applyObjects: BedCluster["applyObjects"] = (objects, args = []) => {
+        const file = path.join(dir, `objects-${applied++}.json`);
+        fs.writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+        return kubectl(["apply", ...args, "-f", file]);
+    };
     const startControllerManager = () =>
         run(
             path.join(bin, "kube-controller-manager"),
@@ -253,5 +263,5 @@ export async function startBedCluster(apiServerFlags: string[] = []): Promise<Be
         await stop();
         throw new Error(`${(e as Error).message}\n${logs.join("\n")}`, { cause: e });
     }
-    return { server, adminKubeconfig, adminKubeconfigPath, kubectl, stop };
+    return { server, adminKubeconfig, adminKubeconfigPath, kubectl, applyObjects, scratchDir: dir, stop };
 }

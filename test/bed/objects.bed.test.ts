@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MeshConfig } from "../../components/config/config";
@@ -54,10 +53,8 @@ function objectsOf(resources: RecordedResource[], cluster: string): object[] {
 
 describe("the program's own objects on a real API server (server-side dry run)", { skip: bedUnavailable() }, () => {
     let bed: BedCluster;
-    let scratch: string;
     before(async () => {
         bed = await startBedCluster();
-        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bed-objects-"));
         assert.equal(bed.kubectl(["create", "namespace", "istio-system"]).code, 0);
         if (withIstioCrds) {
             execFileSync(
@@ -67,10 +64,7 @@ describe("the program's own objects on a real API server (server-side dry run)",
             );
         }
     });
-    after(async () => {
-        await bed?.stop();
-        if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-    });
+    after(async () => bed?.stop());
 
     for (const [mesh, config] of Object.entries(meshes)) {
         it(`${mesh}: every cluster's objects pass the API server's validation`, async () => {
@@ -78,9 +72,7 @@ describe("the program's own objects on a real API server (server-side dry run)",
             for (const cluster of config.clusters.map((c) => c.name)) {
                 const objects = objectsOf(resources, cluster);
                 assert.ok(objects.length > 0, cluster);
-                const file = path.join(scratch, `${cluster}.json`);
-                fs.writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
-                const r = bed.kubectl(["apply", "--dry-run=server", "-f", file]);
+                const r = bed.applyObjects(objects, ["--dry-run=server"]);
                 assert.equal(r.code, 0, `${mesh}, ${cluster}: ${r.stderr}`);
                 assert.equal(r.stdout.trim().split("\n").length, objects.length, r.stdout);
             }

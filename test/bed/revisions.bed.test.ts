@@ -14,7 +14,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MeshConfig } from "../../components/config/config";
@@ -94,15 +93,26 @@ async function releasesOf(config: MeshConfig): Promise<PlannedRelease[]> {
     }));
 }
 
-/** helm against one bed cluster, in istio-system, with values files in `scratch`. */
-function helmOn(bed: () => BedCluster, scratch: () => string, planned = new Map<string, string>()) {
+/** A bed cluster with `istio-system`, started before the suite's tests and stopped after them. */
+function bedWithIstioSystem(): () => BedCluster {
+    let bed: BedCluster | undefined;
+    before(async () => {
+        bed = await startBedCluster();
+        assert.equal(bed.kubectl(["create", "namespace", "istio-system"]).code, 0);
+    });
+    after(async () => bed?.stop());
+    return () => bed!;
+}
+
+/** helm against one bed cluster, in istio-system, with values files in the bed's scratch directory. */
+function helmOn(bed: () => BedCluster, planned = new Map<string, string>()) {
     const helm = (args: string[]) =>
         execFileSync(helmBin, [...args, "--kubeconfig", bed().adminKubeconfigPath, "--namespace", "istio-system"], {
             encoding: "utf8",
             stdio: ["ignore", "pipe", "pipe"],
         });
     const upgrade = (r: PlannedRelease) => {
-        const values = path.join(scratch(), `${r.name}.json`);
+        const values = path.join(bed().scratchDir, `${r.name}.json`);
         fs.writeFileSync(values, JSON.stringify(r.values ?? {}));
         const chart = path.join(chartsRoot!, r.version, "manifests", "charts", CHART_DIRS[r.chart]);
         planned.set(r.name, r.version);
@@ -115,12 +125,8 @@ describe(
     "canary upgrade with revisions on a real API server, with the real charts and helm",
     { skip: unavailable },
     () => {
-        let bed: BedCluster;
-        let scratch: string;
-        const { helm, upgrade, planned } = helmOn(
-            () => bed,
-            () => scratch,
-        );
+        const bed = bedWithIstioSystem();
+        const { helm, upgrade, planned } = helmOn(bed);
         // Release names from helm with the chart version the program gave each (charts from Istio's
         // source tree all say 1.0.0; release archives carry the real version), and helm's status.
         const installed = () =>
@@ -130,7 +136,7 @@ describe(
         const webhookOwners = () =>
             Object.fromEntries(
                 (
-                    JSON.parse(bed.kubectl(["get", "mutatingwebhookconfigurations", "-o", "json"]).stdout) as {
+                    JSON.parse(bed().kubectl(["get", "mutatingwebhookconfigurations", "-o", "json"]).stdout) as {
                         items: { metadata: { name: string; annotations?: Record<string, string> } }[];
                     }
                 ).items.map((w) => [w.metadata.name, w.metadata.annotations?.["meta.helm.sh/release-name"] ?? ""]),
@@ -144,16 +150,7 @@ describe(
             for (const r of gone) helm(["uninstall", r.name]);
         }
 
-        before(async () => {
-            bed = await startBedCluster();
-            scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bed-values-"));
-            assert.equal(bed.kubectl(["create", "namespace", "istio-system"]).code, 0);
-            await apply("before");
-        });
-        after(async () => {
-            await bed?.stop();
-            if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-        });
+        before(async () => apply("before"));
 
         it("before: one revision, its injector and both tags owned by istiod-1-29-2", () => {
             assert.deepEqual(installed(), [
@@ -176,7 +173,7 @@ describe(
                 "istiod-1-30-3 1.30.3 deployed",
             ]);
             for (const d of ["istiod-1-29-2", "istiod-1-30-3"]) {
-                assert.equal(bed.kubectl(["-n", "istio-system", "get", "deployment", d]).code, 0, d);
+                assert.equal(bed().kubectl(["-n", "istio-system", "get", "deployment", d]).code, 0, d);
             }
             const owners = webhookOwners();
             assert.equal(owners["istio-revision-tag-prod-canary"], "istiod-1-30-3");
@@ -212,7 +209,7 @@ describe(
                 "istio-eastwestgateway 1.30.3 deployed",
                 "istiod-1-30-3 1.30.3 deployed",
             ]);
-            assert.notEqual(bed.kubectl(["-n", "istio-system", "get", "deployment", "istiod-1-29-2"]).code, 0);
+            assert.notEqual(bed().kubectl(["-n", "istio-system", "get", "deployment", "istiod-1-29-2"]).code, 0);
             const owners = webhookOwners();
             assert.equal(owners["istio-sidecar-injector-1-29-2"], undefined);
             assert.equal(owners["istio-revision-tag-default"], "istiod-1-30-3");
@@ -222,26 +219,12 @@ describe(
 );
 
 describe("rolling the canary back on a real API server: with baseVersion the CRDs stay", { skip: unavailable }, () => {
-    let bed: BedCluster;
-    let scratch: string;
-    const { helm, upgrade } = helmOn(
-        () => bed,
-        () => scratch,
-    );
+    const bed = bedWithIstioSystem();
+    const { helm, upgrade } = helmOn(bed);
     const run = async (config: MeshConfig) => {
         for (const r of await releasesOf(config)) upgrade(r);
     };
     const baseRevisions = () => (JSON.parse(helm(["history", "istio-base", "--output", "json"])) as unknown[]).length;
-
-    before(async () => {
-        bed = await startBedCluster();
-        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bed-values-"));
-        assert.equal(bed.kubectl(["create", "namespace", "istio-system"]).code, 0);
-    });
-    after(async () => {
-        await bed?.stop();
-        if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-    });
 
     it("pinning baseVersion, then removing the canary, leaves istio-base's values and chart as they were", async () => {
         const pinned = (c: MeshConfig): MeshConfig => ({ ...c, baseVersion: NEW.version });
@@ -256,7 +239,7 @@ describe("rolling the canary back on a real API server: with baseVersion the CRD
         helm(["uninstall", "istiod-1-30-3"]);
         // helm upgrade records a revision even when nothing changes; the chart and values are the step-1 ones.
         assert.equal(baseRevisions(), before + 2);
-        const crd = bed.kubectl([
+        const crd = bed().kubectl([
             "get",
             "crd",
             "gateways.networking.istio.io",
@@ -264,7 +247,7 @@ describe("rolling the canary back on a real API server: with baseVersion the CRD
             "jsonpath={.metadata.annotations.meta\\.helm\\.sh/release-name}",
         ]);
         assert.equal(crd.stdout, "istio-base", "the CRDs stay with the release, at the step-1 chart");
-        assert.notEqual(bed.kubectl(["-n", "istio-system", "get", "deployment", "istiod-1-30-3"]).code, 0);
-        assert.equal(bed.kubectl(["-n", "istio-system", "get", "deployment", "istiod-1-29-2"]).code, 0);
+        assert.notEqual(bed().kubectl(["-n", "istio-system", "get", "deployment", "istiod-1-30-3"]).code, 0);
+        assert.equal(bed().kubectl(["-n", "istio-system", "get", "deployment", "istiod-1-29-2"]).code, 0);
     });
 });

@@ -9,8 +9,6 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
@@ -70,15 +68,8 @@ const readerRole = (name: string) => ({
 });
 
 function apply(bed: BedCluster, objects: object[]): void {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bed-objects-"));
-    try {
-        const file = path.join(dir, "objects.json");
-        fs.writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
-        const r = bed.kubectl(["apply", "-f", file]);
-        assert.equal(r.code, 0, r.stderr);
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const r = bed.applyObjects(objects);
+    assert.equal(r.code, 0, r.stderr);
 }
 
 const uidOf = (bed: BedCluster, secret: string) =>
