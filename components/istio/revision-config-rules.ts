@@ -153,12 +153,17 @@ function entryProblems(entries: RevisionEntry[]): ConfigProblem[] {
     return problems;
 }
 
-/** Istio supports revisions (and base against istiod) at most two minor versions apart. */
-function skewProblems(entries: RevisionEntry[]): ConfigProblem[] {
-    const parsed = entries.flatMap((e) => {
+/** The entries whose version parses, with it (the others get their own problem). */
+function versionedEntries(entries: RevisionEntry[]) {
+    return entries.flatMap((e) => {
         const v = e.version !== undefined ? parseVersion(e.version) : undefined;
         return v ? [{ e, v }] : [];
     });
+}
+
+/** Istio supports revisions (and base against istiod) at most two minor versions apart. */
+function skewProblems(entries: RevisionEntry[]): ConfigProblem[] {
+    const parsed = versionedEntries(entries);
     if (parsed.length < 2) return [];
     const oldest = parsed.reduce((a, b) => (versionLess(b.v, a.v) ? b : a));
     const newest = parsed.reduce((a, b) => (versionLess(a.v, b.v) ? b : a));
@@ -194,9 +199,7 @@ function baseVersionProblems(ctx: ConfigRuleContext, entries: RevisionEntry[]): 
         ];
     }
     const problems: ConfigProblem[] = [];
-    for (const e of entries) {
-        const v = e.version !== undefined ? parseVersion(e.version) : undefined;
-        if (!v) continue;
+    for (const { e, v } of versionedEntries(entries)) {
         if (versionLess(b, v)) {
             problems.push({
                 path: "baseVersion",
