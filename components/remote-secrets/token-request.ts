@@ -17,8 +17,9 @@ export const TOKEN_REQUEST_MIN_SECONDS = 600;
 export const TOKEN_REQUEST_MAX_SECONDS = 2 ** 32;
 
 /**
- * A granted lifetime this much shorter than the requested one means the API server capped it
- * (`--service-account-max-token-expiration`): the request and the answer are a few seconds apart.
+ * When an answer lacks `spec.expirationSeconds`, the granted lifetime is estimated from the expiry
+ * and the local request time; this much less than asked means the API server capped it. The
+ * estimate moves by the call's duration and by the expiry's truncation to whole seconds.
  */
 const CAP_TOLERANCE_SECONDS = 300;
 
@@ -189,7 +190,7 @@ export function parseTokenRequest(
     requestedAt: Date,
 ): { token: string; expiresAt: string } {
     const name = describeReaderToken({ source: inputs.cluster, holder: inputs.holder });
-    let parsed: { status?: { token?: unknown; expirationTimestamp?: unknown } };
+    let parsed: { spec?: { expirationSeconds?: unknown }; status?: { token?: unknown; expirationTimestamp?: unknown } };
     try {
         parsed = JSON.parse(stdout) as typeof parsed;
     } catch {
@@ -202,9 +203,14 @@ export function parseTokenRequest(
     if (typeof token !== "string" || token === "" || Number.isNaN(end)) {
         throw new Error(`${name}: the TokenRequest answer has no status.token or status.expirationTimestamp.`);
     }
-    const grantedSeconds = Math.floor((end - requestedAt.getTime()) / 1000);
-    if (grantedSeconds < inputs.ttlSeconds - CAP_TOLERANCE_SECONDS) {
-        const days = Math.floor((grantedSeconds + CAP_TOLERANCE_SECONDS) / SECONDS_PER_DAY);
+    // A capping API server writes the lifetime it granted into the answer's spec; that number is
+    // exact, where one read off the clock is a second or so short depending on the call's timing.
+    const answered = parsed.spec?.expirationSeconds;
+    const exact = typeof answered === "number" && Number.isInteger(answered) && answered > 0;
+    const tolerance = exact ? 0 : CAP_TOLERANCE_SECONDS;
+    const grantedSeconds = exact ? answered : Math.floor((end - requestedAt.getTime()) / 1000);
+    if (grantedSeconds < inputs.ttlSeconds - tolerance) {
+        const days = Math.floor((grantedSeconds + tolerance) / SECONDS_PER_DAY);
         throw new Error(
             `${name}: the API server of ${inputs.cluster} granted ${grantedSeconds} s instead of the ${inputs.ttlSeconds} s asked ` +
                 `(it caps lifetimes with --service-account-max-token-expiration). ` +

@@ -203,6 +203,28 @@ describe("reading the API server's answer", () => {
         );
     });
 
+    it("takes the granted lifetime from the answer's spec, exact whatever the clock says", () => {
+        // The expiry is truncated to the second and the call takes time: read off the clock, a
+        // 48 h cap looks like 172799 s or 172800 s from one call to the next.
+        const capped = (expirationTimestamp: string) =>
+            JSON.stringify({
+                kind: "TokenRequest",
+                spec: { expirationSeconds: 172_800 },
+                status: { token: "eyJ.secret-token.sig", expirationTimestamp },
+            });
+        for (const expiry of ["2026-12-06T11:59:59Z", "2026-12-06T12:00:00Z", "2026-12-06T12:00:01Z"]) {
+            assert.throws(
+                () => parseTokenRequest(capped(expiry), wanted, T0),
+                /granted 172800 s instead of the 7776000 s asked.*tokenTtlDays to at most 2 /,
+            );
+        }
+        const granted = JSON.stringify({
+            spec: { expirationSeconds: wanted.ttlSeconds },
+            status: { token: "eyJ.secret-token.sig", expirationTimestamp: "2027-03-04T11:59:58Z" },
+        });
+        assert.equal(parseTokenRequest(granted, wanted, T0).expiresAt, "2027-03-04T11:59:58.000Z");
+    });
+
     it("never quotes what kubectl printed (it may hold the token)", () => {
         for (const bad of ["not json secret-token", JSON.stringify({ status: { token: "secret-token" } })]) {
             assert.throws(
