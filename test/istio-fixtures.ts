@@ -59,6 +59,7 @@ export function meshConfig(clusters: ClusterConfig[], extra: Partial<MeshConfig>
             layout: "perSource",
             tokenTtlDays: 90,
             renewBeforeDays: 30,
+            probeTokenLifetime: true,
             readerAccounts: "shared",
         },
         dnsProxy: { capture: false, autoAllocate: false },

@@ -328,6 +328,12 @@ export const MESH_CONFIG_SCHEMA: ConfigSchema = {
                     default: 30,
                     description: "Days before a tokenRequest token expires from which pulumi up re-mints it.",
                 },
+                probeTokenLifetime: {
+                    type: "boolean",
+                    default: true,
+                    description:
+                        "With tokenRequest: before any resource, ask each watched cluster whether its API server caps token lifetimes.",
+                },
                 readerAccounts: {
                     type: "string",
                     enum: ["shared", "perHolder"],

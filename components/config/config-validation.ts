@@ -564,6 +564,7 @@ function toMeshConfig(d: Obj): MeshConfig {
             layout: rs.layout as MeshConfig["remoteSecrets"]["layout"],
             tokenTtlDays: rs.tokenTtlDays as number,
             renewBeforeDays: rs.renewBeforeDays as number,
+            probeTokenLifetime: rs.probeTokenLifetime as boolean,
             readerAccounts: rs.readerAccounts as MeshConfig["remoteSecrets"]["readerAccounts"],
         },
         images: d.images as MeshConfig["images"],

@@ -203,6 +203,12 @@ export interface RemoteSecretsConfig {
     /** Days before expiry from which `pulumi up` re-mints a `tokenRequest` token. Default 30. */
     renewBeforeDays: number;
     /**
+     * With `tokenRequest`: before any resource, ask each watched cluster's API server for a token
+     * of `tokenTtlDays` (for an audience nothing accepts) to see whether it caps lifetimes.
+     * Default true.
+     */
+    probeTokenLifetime: boolean;
+    /**
      * `shared` (default): one reader account per watched cluster, used by every primary that
      * watches it. `perHolder`: one account per (watched cluster, primary), so one primary's
      * access can be revoked alone.

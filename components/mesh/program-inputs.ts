@@ -24,10 +24,16 @@ import { validateMeshConfig } from "../mesh/validate-config";
 import { valueOverrideProblems } from "../istio/istio-values";
 import { resolveClusterAccess } from "../config/kubeconfig";
 import { IstioMulticlusterMeshArgs, MeshClusterAccess } from "./mesh";
-import { buildMeshPlan } from "../plan/mesh-plan";
+import { MeshPlan, buildMeshPlan } from "../plan/mesh-plan";
 import { importedRootCertPem, validateExistingRoot, validateImportedRoot } from "../pki/pki-spec";
 import { federatedRootCaConfig } from "../pki/federation";
 import { RawStackConfig, secretKubeconfigsOf } from "../config/stack-config";
+import {
+    RunKubectl,
+    probeTokenLifetimes,
+    runKubectlSync,
+    uncheckedLifetimesWarning,
+} from "../remote-secrets/token-lifetime-probe";
 
 /** Checks other modules contribute to config validation, run after defaults are applied. */
 export const PROGRAM_CONFIG_CHECKS: MeshConfigChecks = [valueOverrideProblems];
@@ -42,12 +48,21 @@ export interface ProgramEnvironment {
     cwd?: string;
     /** Current time, for the imported root's validity. */
     now: Date;
+    /**
+     * Runs the operator's kubectl, for the token-lifetime probe of `tokenMode: tokenRequest`.
+     * Absent where nothing may reach a cluster; the probe is then not run.
+     */
+    kubectl?: RunKubectl;
+    /** Where warnings of the program run go (Pulumi's log). */
+    warn?: (message: string) => void;
 }
 
 const defaultEnvironment = (): ProgramEnvironment => ({
     env: process.env,
     readFile: (file) => fs.readFileSync(file, "utf8"),
     now: new Date(),
+    kubectl: runKubectlSync,
+    warn: (message) => void pulumi.log.warn(message),
 });
 
 /**
@@ -114,6 +129,8 @@ export function loadProgramInputs(
         cwd: environment.cwd,
     });
     all.push(...resolved.problems);
+    const plan = buildMeshPlan(meshConfig);
+    all.push(...tokenLifetimeProblems(meshConfig, plan, resolved.access, environment));
     if (all.length > 0) throw new ConfigValidationError(all);
 
     const access: Record<string, MeshClusterAccess> = {};
@@ -128,7 +145,7 @@ export function loadProgramInputs(
     }
     return {
         config: meshConfig,
-        plan: buildMeshPlan(meshConfig),
+        plan,
         access,
         importedRootKeyPem: caKeyPem !== undefined ? pulumi.secret(caKeyPem) : undefined,
         importedNextRootKeyPem: nextCaKeyPem !== undefined ? pulumi.secret(nextCaKeyPem) : undefined,
@@ -136,6 +153,29 @@ export function loadProgramInputs(
             Object.entries(clusterRootKeys).map(([cluster, key]) => [cluster, pulumi.secret(key)]),
         ),
     };
+}
+
+/**
+ * With `tokenMode: tokenRequest`: a cap on token lifetimes in any watched cluster, found by asking
+ * each one (see `token-lifetime-probe.ts`) before any resource. Clusters it could not ask are
+ * named in a warning; their first mint checks the cap instead.
+ */
+function tokenLifetimeProblems(
+    config: MeshConfig,
+    plan: MeshPlan,
+    access: Record<string, { kubeconfig: string; context?: string }>,
+    environment: ProgramEnvironment,
+): ConfigProblem[] {
+    const settings = config.remoteSecrets;
+    if (settings.tokenMode !== "tokenRequest" || !settings.probeTokenLifetime || !environment.kubectl) return [];
+    const watched = [...new Set(plan.remoteSecretPairs.map((pair) => pair.source))]
+        .sort()
+        .filter((name) => access[name] !== undefined)
+        .map((name) => ({ name, kubeconfig: access[name].kubeconfig, context: access[name].context }));
+    const result = probeTokenLifetimes(watched, settings.tokenTtlDays, environment.kubectl);
+    const warning = uncheckedLifetimesWarning(result.unchecked);
+    if (warning) environment.warn?.(warning);
+    return result.problems;
 }
 
 type ImportRoot = (ca: CaConfig, keyPem: string, paths: { ca: string; key: string }) => CaConfig;

@@ -1,6 +1,6 @@
 /**
  * The remote-secret credential's own config rules: `remoteSecrets.tokenMode`, its lifetime keys
- * (`tokenTtlDays`, `renewBeforeDays`) and `readerAccounts`. The schema already refuses unknown
+ * (`tokenTtlDays`, `renewBeforeDays`, `probeTokenLifetime`) and `readerAccounts`. The schema already refuses unknown
  * modes and non-integers; these rules refuse combinations that would misbehave on `pulumi up`.
  */
 import { ConfigProblem } from "../config/config";
@@ -16,7 +16,7 @@ const days = (v: number | undefined): number | undefined =>
     v !== undefined && Number.isInteger(v) && v >= 1 ? v : undefined;
 
 /**
- * `tokenTtlDays` and `renewBeforeDays`. With `tokenRequest`, the renewal window must be shorter
+ * `tokenTtlDays`, `renewBeforeDays` and `probeTokenLifetime`. With `tokenRequest`, the renewal window must be shorter
  * than the lifetime, or every `pulumi up` would re-mint every token. With
  * `serviceAccountTokenSecret` the legacy token never expires, so a value other than the default
  * is refused rather than ignored: the operator clearly expected it to do something. (A value
@@ -30,15 +30,17 @@ export function tokenLifetimeRules(ctx: ConfigRuleContext): ConfigProblem[] {
     const renew = days(int(rs, "renewBeforeDays"));
     const problems: ConfigProblem[] = [];
     if (mode === "serviceAccountTokenSecret") {
+        const probe = typeof rs.probeTokenLifetime === "boolean" ? rs.probeTokenLifetime : undefined;
         for (const [key, value, def] of [
             ["tokenTtlDays", ttl, DEFAULT_TOKEN_TTL_DAYS],
             ["renewBeforeDays", renew, DEFAULT_RENEW_BEFORE_DAYS],
+            ["probeTokenLifetime", probe, true],
         ] as const) {
             if (value !== undefined && value !== def) {
                 problems.push({
                     path: `remoteSecrets.${key}`,
-                    message: `${value} has no effect with remoteSecrets.tokenMode serviceAccountTokenSecret: that token never expires.`,
-                    fix: `pulumi config rm the key (or set remoteSecrets.${key} to ${def}); it applies to tokenMode tokenRequest only.`,
+                    message: `${String(value)} has no effect with remoteSecrets.tokenMode serviceAccountTokenSecret: that token never expires.`,
+                    fix: `pulumi config rm the key (or set remoteSecrets.${key} to ${String(def)}); it applies to tokenMode tokenRequest only.`,
                 });
             }
         }
@@ -56,8 +58,9 @@ export function tokenLifetimeRules(ctx: ConfigRuleContext): ConfigProblem[] {
 
 /**
  * `tokenTtlDays` must be a lifetime the TokenRequest API accepts at all (10 minutes to 2^32
- * seconds). A cap the API server sets itself (`--service-account-max-token-expiration`) cannot be
- * seen before a token is minted; the mint step refuses a token granted shorter than asked.
+ * seconds). A cap the API server sets itself (`--service-account-max-token-expiration`) is not
+ * in the config: the program run's lifetime probe (`token-lifetime-probe.ts`) asks each watched
+ * cluster, and the mint step refuses a token granted shorter than asked.
  */
 export function tokenTtlRules(ctx: ConfigRuleContext): ConfigProblem[] {
     const rs = isObj(ctx.data.remoteSecrets) ? ctx.data.remoteSecrets : undefined;

@@ -179,6 +179,46 @@ export function rootCaArgs(inputs: Pick<ReaderTokenRequestInputs, "context" | "n
     return [...connectionArgs(inputs), "get", "configmap", "kube-root-ca.crt", "--output=json"];
 }
 
+/** What `kubectl create token --output=json` prints: a TokenRequest with its answer. */
+interface TokenRequestAnswer {
+    spec?: { expirationSeconds?: unknown };
+    status?: { token?: unknown; expirationTimestamp?: unknown };
+}
+
+/** The answer as JSON, or `undefined`: a caller names the failure, never quoting stdout (it may hold a token). */
+function tokenRequestAnswer(stdout: string): TokenRequestAnswer | undefined {
+    try {
+        const parsed: unknown = JSON.parse(stdout);
+        return parsed !== null && typeof parsed === "object" ? (parsed as TokenRequestAnswer) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The lifetime an answer granted and, when it is less than asked, the whole days a request may
+ * ask for. A capping API server writes the lifetime it granted into the answer's spec; that number
+ * is exact, where one read off the clock is a second or so short, depending on the call's timing.
+ */
+function grantedLifetime(
+    answer: TokenRequestAnswer,
+    expiresAtMs: number,
+    askedSeconds: number,
+    requestedAt: Date,
+): { grantedSeconds: number; cappedToDays?: number } {
+    const answered = answer.spec?.expirationSeconds;
+    const exact = typeof answered === "number" && Number.isInteger(answered) && answered > 0;
+    const tolerance = exact ? 0 : CAP_TOLERANCE_SECONDS;
+    const grantedSeconds = exact ? answered : Math.floor((expiresAtMs - requestedAt.getTime()) / 1000);
+    if (grantedSeconds >= askedSeconds - tolerance) return { grantedSeconds };
+    return { grantedSeconds, cappedToDays: Math.max(Math.floor((grantedSeconds + tolerance) / SECONDS_PER_DAY), 1) };
+}
+
+/** The sentence both the lifetime probe and the mint say when an API server caps lifetimes. */
+function capFix(days: number): string {
+    return `set remoteSecrets.tokenTtlDays to at most ${days} (and renewBeforeDays below it)`;
+}
+
 /**
  * The token and its granted expiry from `kubectl create token --output=json`. Throws, naming the
  * fix, when the API server granted less than was asked (it caps lifetimes with
@@ -190,34 +230,62 @@ export function parseTokenRequest(
     requestedAt: Date,
 ): { token: string; expiresAt: string } {
     const name = describeReaderToken({ source: inputs.cluster, holder: inputs.holder });
-    let parsed: { spec?: { expirationSeconds?: unknown }; status?: { token?: unknown; expirationTimestamp?: unknown } };
-    try {
-        parsed = JSON.parse(stdout) as typeof parsed;
-    } catch {
-        // Never quote stdout: it may hold the token.
-        throw new Error(`${name}: kubectl create token did not answer with a TokenRequest in JSON.`);
-    }
-    const token = parsed.status?.token;
-    const expiry = parsed.status?.expirationTimestamp;
+    const answer = tokenRequestAnswer(stdout);
+    if (!answer) throw new Error(`${name}: kubectl create token did not answer with a TokenRequest in JSON.`);
+    const token = answer.status?.token;
+    const expiry = answer.status?.expirationTimestamp;
     const end = typeof expiry === "string" ? Date.parse(expiry) : NaN;
     if (typeof token !== "string" || token === "" || Number.isNaN(end)) {
         throw new Error(`${name}: the TokenRequest answer has no status.token or status.expirationTimestamp.`);
     }
-    // A capping API server writes the lifetime it granted into the answer's spec; that number is
-    // exact, where one read off the clock is a second or so short depending on the call's timing.
-    const answered = parsed.spec?.expirationSeconds;
-    const exact = typeof answered === "number" && Number.isInteger(answered) && answered > 0;
-    const tolerance = exact ? 0 : CAP_TOLERANCE_SECONDS;
-    const grantedSeconds = exact ? answered : Math.floor((end - requestedAt.getTime()) / 1000);
-    if (grantedSeconds < inputs.ttlSeconds - tolerance) {
-        const days = Math.floor((grantedSeconds + tolerance) / SECONDS_PER_DAY);
+    const { grantedSeconds, cappedToDays } = grantedLifetime(answer, end, inputs.ttlSeconds, requestedAt);
+    if (cappedToDays !== undefined) {
         throw new Error(
             `${name}: the API server of ${inputs.cluster} granted ${grantedSeconds} s instead of the ${inputs.ttlSeconds} s asked ` +
-                `(it caps lifetimes with --service-account-max-token-expiration). ` +
-                `Fix: set remoteSecrets.tokenTtlDays to at most ${Math.max(days, 1)} (and renewBeforeDays below it).`,
+                `(it caps lifetimes with --service-account-max-token-expiration). Fix: ${capFix(cappedToDays)}.`,
         );
     }
     return { token, expiresAt: new Date(end).toISOString() };
+}
+
+/**
+ * Audience of the lifetime probe's token. No API server or token reviewer accepts it (an API
+ * server accepts its own `--api-audiences` only), so the probe's token authenticates nowhere.
+ */
+export const LIFETIME_PROBE_AUDIENCE = "lifetime-probe.istio-multicluster.invalid";
+
+/**
+ * `kubectl create token` for the lifetime probe: the lifetime the mesh's tokens will ask for, for
+ * the `default` account of the `default` namespace (which every cluster has before the mesh does),
+ * for an audience nothing accepts. Its answer shows the API server's cap before any resource.
+ */
+export function lifetimeProbeArgs(context: string | undefined, ttlSeconds: number): string[] {
+    return [
+        ...connectionArgs({ context, namespace: "default" }),
+        "create",
+        "token",
+        "default",
+        `--duration=${ttlSeconds}s`,
+        `--audience=${LIFETIME_PROBE_AUDIENCE}`,
+        "--output=json",
+    ];
+}
+
+/** What the lifetime probe's answer says about the API server's cap. */
+export type LifetimeProbeAnswer =
+    | { kind: "granted" }
+    | { kind: "capped"; grantedSeconds: number; maxTtlDays: number; fix: string }
+    | { kind: "unreadable" };
+
+/** Reads the lifetime probe's answer; its token is read for nothing else and dropped. */
+export function parseLifetimeProbe(stdout: string, ttlSeconds: number, requestedAt: Date): LifetimeProbeAnswer {
+    const answer = tokenRequestAnswer(stdout);
+    const expiry = answer?.status?.expirationTimestamp;
+    const end = typeof expiry === "string" ? Date.parse(expiry) : NaN;
+    if (!answer || Number.isNaN(end)) return { kind: "unreadable" };
+    const { grantedSeconds, cappedToDays } = grantedLifetime(answer, end, ttlSeconds, requestedAt);
+    if (cappedToDays === undefined) return { kind: "granted" };
+    return { kind: "capped", grantedSeconds, maxTtlDays: cappedToDays, fix: capFix(cappedToDays) };
 }
 
 /** `certificate-authority-data` from `kubectl get configmap kube-root-ca.crt --output=json`. */

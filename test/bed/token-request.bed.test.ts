@@ -14,7 +14,17 @@ import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { holderReaderManifests, tokenAnchorManifest } from "../../components/remote-secrets/reader-accounts";
 import { renderRemoteKubeconfig } from "../../components/remote-secrets/remote-secrets-manifest";
-import { ReaderTokenRequestInputs, ReaderTokenRequestOutputs } from "../../components/remote-secrets/token-request";
+import {
+    LIFETIME_PROBE_AUDIENCE,
+    ReaderTokenRequestInputs,
+    ReaderTokenRequestOutputs,
+    lifetimeProbeArgs,
+} from "../../components/remote-secrets/token-request";
+import {
+    LifetimeProbeResult,
+    probeTokenLifetimes,
+    runKubectlSync,
+} from "../../components/remote-secrets/token-lifetime-probe";
 import { readerTokenRequestProvider } from "../../components/remote-secrets/token-request-provider";
 import { BedCluster, bedBinDir, bedUnavailable, startBedCluster } from "./api-server";
 
@@ -258,10 +268,33 @@ describe("tokenRequest on a real API server", { skip: unavailable }, () => {
     );
 });
 
+/** The program run's kubectl (`runKubectlSync`), pointed at the bed's. */
+function withBedKubectl<T>(run: () => T): T {
+    const saved = process.env.ISTIO_MULTICLUSTER_KUBECTL;
+    process.env.ISTIO_MULTICLUSTER_KUBECTL = kubectlForProvider;
+    try {
+        return run();
+    } finally {
+        if (saved === undefined) delete process.env.ISTIO_MULTICLUSTER_KUBECTL;
+        else process.env.ISTIO_MULTICLUSTER_KUBECTL = saved;
+    }
+}
+
 describe("tokenRequest on an API server that caps token lifetimes", { skip: unavailable }, () => {
     let bed: BedCluster;
+    let probedBeforeTheMesh: LifetimeProbeResult;
     before(async () => {
         bed = await startBedCluster(["--service-account-max-token-expiration=48h"]);
+        // The probe needs nothing of the mesh: only the default account the controller manager
+        // gives every namespace, which any cluster has before the program first runs.
+        const deadline = Date.now() + 60_000;
+        while (bed.kubectl(["-n", "default", "get", "serviceaccount", "default"]).code !== 0) {
+            assert.ok(Date.now() < deadline, "the default service account appears");
+            await new Promise((r) => setTimeout(r, 500));
+        }
+        probedBeforeTheMesh = withBedKubectl(() =>
+            probeTokenLifetimes([{ name: "bed", kubeconfig: bed.adminKubeconfig, context: "bed" }], 90, runKubectlSync),
+        );
         apply(bed, [
             { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } },
             {
@@ -273,6 +306,48 @@ describe("tokenRequest on an API server that caps token lifetimes", { skip: unav
         ]);
     });
     after(async () => bed?.stop());
+
+    it("the program run's lifetime probe finds the cap before any resource, with the exact granted lifetime", () => {
+        assert.deepEqual(probedBeforeTheMesh.unchecked, []);
+        assert.equal(probedBeforeTheMesh.problems.length, 1);
+        const [capped] = probedBeforeTheMesh.problems;
+        assert.equal(capped.path, "remoteSecrets.tokenTtlDays");
+        assert.match(capped.message, /API server of bed grants .* at most 172800 s .*less than the 90 days asked/);
+        assert.match(capped.fix ?? "", /^Set remoteSecrets.tokenTtlDays to at most 2 /);
+        const within = withBedKubectl(() =>
+            probeTokenLifetimes([{ name: "bed", kubeconfig: bed.adminKubeconfig }], 2, runKubectlSync),
+        );
+        assert.deepEqual(within, { problems: [], unchecked: [] });
+    });
+
+    it("the probe's token authenticates nowhere: the API server refuses its audience", () => {
+        const caData = bed.kubectl([
+            "config",
+            "view",
+            "--raw",
+            "--output=jsonpath={.clusters[0].cluster.certificate-authority-data}",
+        ]).stdout;
+        const tokenFrom = (args: string[]) => {
+            const run = withBedKubectl(() => runKubectlSync(args, bed.adminKubeconfig));
+            assert.equal(run.status, 0, run.stderr);
+            const answer = JSON.parse(run.stdout) as { spec: { audiences: string[] }; status: { token: string } };
+            const kubeconfig = renderRemoteKubeconfig({
+                clusterName: "bed",
+                server: bed.server,
+                caData,
+                token: answer.status.token,
+            });
+            return { audiences: answer.spec.audiences, kubeconfig };
+        };
+        const probe = tokenFrom(lifetimeProbeArgs("bed", 2 * 86_400));
+        assert.deepEqual(probe.audiences, [LIFETIME_PROBE_AUDIENCE]);
+        const refused = whoami(bed, probe.kubeconfig);
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /Unauthorized|must be logged in/i);
+        // The same request without the audience authenticates: the audience alone makes it useless.
+        const control = tokenFrom(lifetimeProbeArgs("bed", 2 * 86_400).filter((a) => !a.startsWith("--audience")));
+        assert.equal(whoami(bed, control.kubeconfig).stdout, "system:serviceaccount:default:default");
+    });
 
     it("refuses the capped token, naming the granted lifetime and the fix", async () => {
         const anchor = tokenAnchorManifest().metadata.name;

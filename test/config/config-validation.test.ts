@@ -101,6 +101,7 @@ describe("validateMeshConfig: valid configs", () => {
             layout: "perSource",
             tokenTtlDays: 90,
             renewBeforeDays: 30,
+            probeTokenLifetime: true,
             readerAccounts: "shared",
         });
         assert.deepEqual(config.dnsProxy, { capture: false, autoAllocate: false });
