@@ -184,10 +184,6 @@ function newBoundReaderToken(
         },
         { parent: opts.parent, dependsOn: [...opts.dependsOn, anchor] },
     );
-    // Printed by the preview that plans the re-mint and by the up that makes it.
-    minted.renewalReason.apply((reason) => {
-        if (reason) pulumi.log.warn(`Re-minting: ${reason}`, opts.parent);
-    });
     return {
         anchor,
         request: minted,

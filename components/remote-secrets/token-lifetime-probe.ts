@@ -13,9 +13,13 @@
 import { spawnSync } from "node:child_process";
 
 import { ConfigProblem } from "../config/config";
-import { kubectlCommand, lifetimeProbeArgs, parseLifetimeProbe } from "./token-request";
-
-const SECONDS_PER_DAY = 86_400;
+import {
+    KUBECTL_MISSING_FIX,
+    SECONDS_PER_DAY,
+    lifetimeProbeArgs,
+    operatorKubectlCommand,
+    parseLifetimeProbe,
+} from "./token-request";
 
 /** One finished `kubectl` run. */
 export interface KubectlRun {
@@ -32,7 +36,7 @@ export type RunKubectl = (args: string[], kubeconfig: string) => KubectlRun;
 
 /** The operator's `kubectl` (or `ISTIO_MULTICLUSTER_KUBECTL`), run to the end before the program goes on. */
 export const runKubectlSync: RunKubectl = (args, kubeconfig) => {
-    const command = kubectlCommand(process.env.ISTIO_MULTICLUSTER_KUBECTL ?? "kubectl", args);
+    const command = operatorKubectlCommand(args);
     const run = spawnSync(command.file, command.args, { input: kubeconfig, encoding: "utf8", timeout: 60_000 });
     return {
         status: run.status,
@@ -60,7 +64,7 @@ export interface LifetimeProbeResult {
 function whyNoAnswer(run: KubectlRun): string {
     if (run.error) return run.error;
     // 127: the shell found no kubectl to exec.
-    if (run.status === 127) return "kubectl was not found (install it, or set ISTIO_MULTICLUSTER_KUBECTL)";
+    if (run.status === 127) return `kubectl was not found (${KUBECTL_MISSING_FIX})`;
     const lines = run.stderr.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("Warning:"));
     return lines[lines.length - 1] ?? `kubectl exited with ${String(run.status)}`;
 }

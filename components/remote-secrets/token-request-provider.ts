@@ -5,7 +5,8 @@
  * authenticates (client certificates, tokens, exec plugins of EKS, GKE and AKS).
  *
  * Why a dynamic provider and not a command resource: its `check` sees the inputs the last run
- * recorded, so the renewal decision needs no state of its own and shows in `pulumi preview`;
+ * recorded, so the renewal decision needs no state of its own and shows in `pulumi preview`
+ * (a renewal is an in-place update that mints; see `diffReaderTokenRequest` for why not a replacement);
  * `kubectl` gets the kubeconfig on stdin and answers on stdout inside the provider process, so
  * neither the kubeconfig nor the token is ever on a command line, in a file or in a log.
  */
@@ -16,10 +17,14 @@ import {
     checkReaderTokenRequest,
     createTokenArgs,
     diffReaderTokenRequest,
-    kubectlCommand,
+    KUBECTL_MISSING_FIX,
+    operatorKubectlCommand,
     parseRootCa,
+    keptTokenOutputs,
     parseTokenRequest,
+    renewalOfThisRun,
     rootCaArgs,
+    updateMintsToken,
 } from "./token-request";
 
 /** How long to wait for `kube-root-ca.crt`, which the controller manager writes into a new namespace. */
@@ -30,14 +35,13 @@ function kubectl(args: string[], kubeconfig: string): Promise<string> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const childProcess = require("node:child_process") as typeof import("node:child_process");
     return new Promise((resolve, reject) => {
-        const command = kubectlCommand(process.env.ISTIO_MULTICLUSTER_KUBECTL ?? "kubectl", args);
+        const command = operatorKubectlCommand(args);
         const child = childProcess.spawn(command.file, command.args, { stdio: ["pipe", "pipe", "pipe"] });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on("data", (b: Buffer) => out.push(b));
         child.stderr.on("data", (b: Buffer) => err.push(b));
-        const cannotRun = (why: string) =>
-            new Error(`cannot run kubectl (${why}); install it, or set ISTIO_MULTICLUSTER_KUBECTL.`);
+        const cannotRun = (why: string) => new Error(`cannot run kubectl (${why}); ${KUBECTL_MISSING_FIX}.`);
         child.on("error", (e) => reject(cannotRun(e.message)));
         child.on("close", (code) => {
             const stderr = Buffer.concat(err).toString("utf8").trim();
@@ -88,14 +92,12 @@ export const readerTokenRequestProvider: pulumi.dynamic.ResourceProvider = {
     },
     async create(inputs: ReaderTokenRequestInputs) {
         const outs = await mint(inputs);
-        return {
-            id: `${inputs.namespace}/${inputs.serviceAccount}/${inputs.boundSecretName}/${inputs.issuedAt}`,
-            outs,
-        };
+        // Fixed for the resource's life: a renewal mints in place, so an issue time here would go stale.
+        return { id: `${inputs.namespace}/${inputs.serviceAccount}/${inputs.boundSecretName}`, outs };
     },
-    // Only the connection or the renewal margin changed: the token in use stays.
+    // A renewal mints the new token; a new connection or renewal margin keeps the token in use.
     async update(_id: string, olds: ReaderTokenRequestOutputs, news: ReaderTokenRequestInputs) {
-        return { outs: { ...olds, ...news, token: olds.token, expiresAt: olds.expiresAt, caData: olds.caData } };
+        return { outs: updateMintsToken(olds, news) ? await mint(news) : keptTokenOutputs(olds, news) };
     },
     // A bound token cannot be deleted; it ends at its expiry, or within seconds of its bound Secret going.
     async delete() {},
@@ -110,7 +112,8 @@ export type ReaderTokenRequestArgs = {
 
 /**
  * One reader token minted through the TokenRequest API (`pulumi-nodejs:dynamic:Resource`). Its
- * token, CA data and kubeconfig input are secret outputs.
+ * token, CA data and kubeconfig input are secret outputs. The preview that plans a renewal and
+ * the up that makes it warn `Re-minting: <why>` on this resource.
  */
 export class ReaderTokenRequest extends pulumi.dynamic.Resource {
     /** The bearer token. Secret. */
@@ -121,10 +124,14 @@ export class ReaderTokenRequest extends pulumi.dynamic.Resource {
     declare public readonly expiresAt: pulumi.Output<string>;
     /** Issue time of the token in use, RFC 3339. */
     declare public readonly issuedAt: pulumi.Output<string>;
-    /** Why this run re-mints the token; absent when it does not. */
+    /** Why the run that minted the token in use re-minted it; absent for a first mint. */
     declare public readonly renewalReason: pulumi.Output<string | undefined>;
+    /** Why this run re-mints the token; `undefined` when it keeps it or mints a first one. */
+    public readonly renewalThisRun: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: ReaderTokenRequestArgs, opts?: pulumi.CustomResourceOptions) {
+        // Taken before the registration, so before the check that may set this run's issue time.
+        const registeredAt = new Date();
         super(
             readerTokenRequestProvider,
             name,
@@ -139,5 +146,11 @@ export class ReaderTokenRequest extends pulumi.dynamic.Resource {
             },
             { ...opts, additionalSecretOutputs: ["token", "caData", "kubeconfig"] },
         );
+        this.renewalThisRun = pulumi
+            .all([this.issuedAt, this.renewalReason])
+            .apply(([issuedAt, renewalReason]) => renewalOfThisRun({ issuedAt, renewalReason }, registeredAt));
+        this.renewalThisRun.apply((reason) => {
+            if (reason) pulumi.log.warn(`Re-minting: ${reason}`, this);
+        });
     }
 }

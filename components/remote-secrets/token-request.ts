@@ -6,11 +6,11 @@
  * The renewal decision runs in the provider's `check`, which sees the inputs recorded by the last
  * run: it keeps the recorded issue time while the token is outside its renewal window and moves
  * it to now inside it. A moved issue time is an input change, so `pulumi preview` shows the
- * re-mint as a replacement with the reason next to it, and the program can warn from it.
+ * re-mint as an update of that one token with the reason next to it, and the program warns from it.
  */
 import { TokenLifetime, describeReaderToken, tokenRenewalDecision } from "./token-renewal";
 
-const SECONDS_PER_DAY = 86_400;
+export const SECONDS_PER_DAY = 86_400;
 
 /** The TokenRequest API's own bounds on `spec.expirationSeconds` (10 minutes to 2^32 seconds). */
 export const TOKEN_REQUEST_MIN_SECONDS = 600;
@@ -126,18 +126,57 @@ export function checkReaderTokenRequest(
 }
 
 /**
- * The provider's diff: a token cannot be changed, only minted again, so every difference that
- * matters is a replacement. The connection (`kubeconfig`, `context`) is not one: new credentials
- * for the same cluster must not re-mint every token; nor is `renewBeforeSeconds` alone.
+ * The provider's diff. Another identity (account, anchor, lifetime) is another token: a
+ * replacement. A renewal (the check moved the issue time) is an update that mints, not a
+ * replacement: the engine runs `check` a second time, without the recorded inputs, for a resource
+ * it replaces (to recompute defaults), and that check cannot know the reason; an update is checked
+ * once, so the reason reaches the preview and the update. The old token is not lost either way: a
+ * bound token cannot be deleted, it lasts to its expiry. The connection (`kubeconfig`, `context`)
+ * and `renewBeforeSeconds` are updates that keep the token: new credentials for the same cluster
+ * must not re-mint every token.
  */
 export function diffReaderTokenRequest(
     olds: Partial<ReaderTokenRequestOutputs>,
     news: ReaderTokenRequestInputs,
 ): { changes: boolean; replaces: string[] } {
     const replaces = changedIdentity(olds, news);
-    if (olds.issuedAt !== news.issuedAt) replaces.push("issuedAt");
-    const updates = (["kubeconfig", "context", "renewBeforeSeconds"] as const).some((key) => olds[key] !== news[key]);
+    const updates = (["issuedAt", "kubeconfig", "context", "renewBeforeSeconds"] as const).some(
+        (key) => olds[key] !== news[key],
+    );
     return { changes: replaces.length > 0 || updates, replaces };
+}
+
+/** Whether the provider's update mints a new token: the check moved the issue time (a renewal). */
+export function updateMintsToken(olds: Partial<ReaderTokenRequestOutputs>, news: ReaderTokenRequestInputs): boolean {
+    return olds.issuedAt !== news.issuedAt;
+}
+
+/**
+ * What an update that keeps the token in use records: the new inputs with the old token, expiry
+ * and CA. Nothing else of the old outputs is carried, so a renewal reason recorded by an earlier
+ * run goes with this update.
+ */
+export function keptTokenOutputs(
+    olds: ReaderTokenRequestOutputs,
+    news: ReaderTokenRequestInputs,
+): ReaderTokenRequestOutputs {
+    return { ...news, token: olds.token, expiresAt: olds.expiresAt, caData: olds.caData };
+}
+
+/**
+ * Why this run re-mints the token, read from the outputs its registration was answered with;
+ * `undefined` when it does not. For a token the run leaves alone the engine answers with the
+ * outputs recorded by the run that minted it, reason included, so a reason counts only beside an
+ * issue time from this run: not before `registeredAt`, when the program registered the token
+ * (the provider's check, which sets the issue time, runs after that, on the same machine's clock).
+ */
+export function renewalOfThisRun(
+    outputs: Pick<ReaderTokenRequestInputs, "issuedAt" | "renewalReason">,
+    registeredAt: Date,
+): string | undefined {
+    if (!outputs.renewalReason || outputs.issuedAt === undefined) return undefined;
+    const issued = Date.parse(outputs.issuedAt);
+    return issued >= registeredAt.getTime() ? outputs.renewalReason : undefined;
 }
 
 /**
@@ -147,6 +186,14 @@ export function diffReaderTokenRequest(
  */
 export function kubectlCommand(kubectl: string, args: readonly string[]): { file: string; args: string[] } {
     return { file: "/bin/sh", args: ["-c", 'cat | exec "$0" "$@"', kubectl, ...args] };
+}
+
+/** What to do when the operator's kubectl cannot be started. */
+export const KUBECTL_MISSING_FIX = "install it, or set ISTIO_MULTICLUSTER_KUBECTL";
+
+/** {@link kubectlCommand} for the operator's kubectl: `$ISTIO_MULTICLUSTER_KUBECTL`, else `kubectl` on PATH. */
+export function operatorKubectlCommand(args: readonly string[]): { file: string; args: string[] } {
+    return kubectlCommand(process.env.ISTIO_MULTICLUSTER_KUBECTL ?? "kubectl", args);
 }
 
 /** Arguments shared by every kubectl call: the kubeconfig comes on stdin, never from a file. */
@@ -195,6 +242,12 @@ function tokenRequestAnswer(stdout: string): TokenRequestAnswer | undefined {
     }
 }
 
+/** The answer's `status.expirationTimestamp` in epoch milliseconds; NaN when it has none. */
+function answeredExpiryMs(answer: TokenRequestAnswer | undefined): number {
+    const expiry = answer?.status?.expirationTimestamp;
+    return typeof expiry === "string" ? Date.parse(expiry) : NaN;
+}
+
 /**
  * The lifetime an answer granted and, when it is less than asked, the whole days a request may
  * ask for. A capping API server writes the lifetime it granted into the answer's spec; that number
@@ -233,8 +286,7 @@ export function parseTokenRequest(
     const answer = tokenRequestAnswer(stdout);
     if (!answer) throw new Error(`${name}: kubectl create token did not answer with a TokenRequest in JSON.`);
     const token = answer.status?.token;
-    const expiry = answer.status?.expirationTimestamp;
-    const end = typeof expiry === "string" ? Date.parse(expiry) : NaN;
+    const end = answeredExpiryMs(answer);
     if (typeof token !== "string" || token === "" || Number.isNaN(end)) {
         throw new Error(`${name}: the TokenRequest answer has no status.token or status.expirationTimestamp.`);
     }
@@ -280,8 +332,7 @@ export type LifetimeProbeAnswer =
 /** Reads the lifetime probe's answer; its token is read for nothing else and dropped. */
 export function parseLifetimeProbe(stdout: string, ttlSeconds: number, requestedAt: Date): LifetimeProbeAnswer {
     const answer = tokenRequestAnswer(stdout);
-    const expiry = answer?.status?.expirationTimestamp;
-    const end = typeof expiry === "string" ? Date.parse(expiry) : NaN;
+    const end = answeredExpiryMs(answer);
     if (!answer || Number.isNaN(end)) return { kind: "unreadable" };
     const { grantedSeconds, cappedToDays } = grantedLifetime(answer, end, ttlSeconds, requestedAt);
     if (cappedToDays === undefined) return { kind: "granted" };

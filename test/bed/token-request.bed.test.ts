@@ -97,6 +97,34 @@ async function mint(bed: BedCluster, inputs: ReaderTokenRequestInputs, olds?: Pa
     return { checked: checked.inputs, outs: created.outs, kubeconfig };
 }
 
+/**
+ * A later run on a recorded token, as the engine drives it: check against the recorded inputs,
+ * diff against the recorded outputs, and the update a diff without replacements leads to.
+ */
+async function rerun(bed: BedCluster, inputs: ReaderTokenRequestInputs, recorded: Awaited<ReturnType<typeof mint>>) {
+    const checked = await callProvider<{ inputs: ReaderTokenRequestInputs }>("check", recorded.checked, inputs);
+    const diff = await callProvider<{ changes: boolean; replaces: string[] }>(
+        "diff",
+        "id",
+        recorded.outs,
+        checked.inputs,
+    );
+    assert.deepEqual(diff.replaces, [], "a renewal is an update, never a replacement");
+    const updated = await callProvider<{ outs: ReaderTokenRequestOutputs }>(
+        "update",
+        "id",
+        recorded.outs,
+        checked.inputs,
+    );
+    const kubeconfig = renderRemoteKubeconfig({
+        clusterName: "bed",
+        server: bed.server,
+        caData: updated.outs.caData,
+        token: updated.outs.token,
+    });
+    return { checked: checked.inputs, changes: diff.changes, outs: updated.outs, kubeconfig };
+}
+
 function requestFor(
     bed: BedCluster,
     account: string,
@@ -195,7 +223,7 @@ describe("tokenRequest on a real API server", { skip: unavailable }, () => {
         assert.equal(bed.kubectl(["get", "pods", "-A"], tokens[1]).code, 0, "h2 keeps reading");
     });
 
-    it("a second check inside the window renews: the diff replaces, the new token works, the old one still does until it ends", async () => {
+    it("a second run inside the window renews: an update that mints, the new token works, the old one still does until it ends", async () => {
         const anchor = tokenAnchorManifest().metadata.name;
         const first = await mint(bed, requestFor(bed, "istio-reader-service-account", anchor, 600));
         // renewBeforeSeconds is half the lifetime: not due yet.
@@ -205,27 +233,33 @@ describe("tokenRequest on a real API server", { skip: unavailable }, () => {
             requestFor(bed, "istio-reader-service-account", anchor, 600),
         );
         assert.equal(kept.inputs.issuedAt, first.checked.issuedAt);
-        const noChange = await callProvider<{ replaces: string[] }>(
-            "diff",
-            "id",
-            { ...first.checked, ...first.outs },
-            kept.inputs,
-        );
-        assert.deepEqual(noChange.replaces, []);
+        const noChange = await callProvider<{ changes: boolean }>("diff", "id", first.outs, kept.inputs);
+        assert.equal(noChange.changes, false);
         // A window of the whole lifetime is always due: what a run inside the window sees.
         const due = { ...requestFor(bed, "istio-reader-service-account", anchor, 600), renewBeforeSeconds: 600 };
-        const renewed = await mint(bed, due, first.checked);
+        const renewed = await rerun(bed, due, first);
+        assert.equal(renewed.changes, true);
         assert.match(renewed.checked.renewalReason ?? "", /the reader token of bed expires on .*renewal window/);
-        const diff = await callProvider<{ replaces: string[] }>(
-            "diff",
-            "id",
-            { ...first.checked, ...first.outs },
-            renewed.checked,
-        );
-        assert.deepEqual(diff.replaces, ["issuedAt"]);
+        assert.equal(renewed.outs.renewalReason, renewed.checked.renewalReason, "the reason reaches the outputs");
         assert.notEqual(renewed.outs.token, first.outs.token);
         assert.equal(whoami(bed, renewed.kubeconfig).code, 0);
         assert.equal(whoami(bed, first.kubeconfig).code, 0, "a renewed-away token ends at its own expiry");
+    });
+
+    it("a rotated kubeconfig is an update that keeps the token, and forgets an earlier run's reason", async () => {
+        const anchor = tokenAnchorManifest().metadata.name;
+        const first = await mint(bed, requestFor(bed, "istio-reader-service-account", anchor, 600));
+        const due = { ...requestFor(bed, "istio-reader-service-account", anchor, 600), renewBeforeSeconds: 600 };
+        const renewed = await rerun(bed, due, first);
+        const rotated = await rerun(
+            bed,
+            { ...due, renewBeforeSeconds: 60, kubeconfig: `# rotated\n${bed.adminKubeconfig}` },
+            renewed,
+        );
+        assert.equal(rotated.changes, true);
+        assert.equal(rotated.outs.token, renewed.outs.token, "same token");
+        assert.equal(rotated.outs.renewalReason, undefined);
+        assert.equal(whoami(bed, rotated.kubeconfig).code, 0);
     });
 
     it("fails at once, saying why, without kubectl or with credentials the API server refuses", async () => {
@@ -261,7 +295,7 @@ describe("tokenRequest on a real API server", { skip: unavailable }, () => {
             const expired = whoami(bed, first.kubeconfig);
             assert.notEqual(expired.code, 0);
             assert.match(expired.stderr, /Unauthorized|must be logged in/i);
-            const again = await mint(bed, requestFor(bed, "istio-reader-service-account", anchor, 600), first.checked);
+            const again = await rerun(bed, requestFor(bed, "istio-reader-service-account", anchor, 600), first);
             assert.match(again.checked.renewalReason ?? "", /expired on/);
             assert.equal(whoami(bed, again.kubeconfig).code, 0);
         },

@@ -18,6 +18,7 @@
  *   other invoke fails with its token named (there is no helm binary for `kubernetes:helm:template`).
  */
 import * as path from "node:path";
+import { mock } from "node:test";
 
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
@@ -205,6 +206,7 @@ async function answer(rec: RecordedResource): Promise<{ id: string | undefined; 
                 inputs,
                 options.now ?? MOCK_EPOCH,
                 options.previousTokenRequests?.[name],
+                options.preview ?? false,
             ),
         };
     }
@@ -412,6 +414,9 @@ export async function runUnderMocks<T>(
         outstanding = 0;
         mockErrors = [];
         tls.resetKeyAssignments(opts.stableTls ?? false);
+        // One clock for the program and the mocked providers, as on one machine: the program's own
+        // reading of the time (a token's registration) must agree with the provider's check.
+        if (opts.now) mock.timers.enable({ apis: ["Date"], now: opts.now });
         setConfig(opts);
         await pulumi.runtime.setMocks(mocks, MOCK_PROJECT, opts.stack ?? "test", opts.preview ?? false);
         instrumentMonitor();
@@ -428,6 +433,7 @@ export async function runUnderMocks<T>(
         }
         return { result, resources: [...records] };
     } finally {
+        if (opts.now) mock.timers.reset();
         process.setSourceMapsEnabled(sourceMaps);
         Error.stackTraceLimit = stackTraceLimit;
         running = false;

@@ -4,7 +4,14 @@
  */
 import * as crypto from "node:crypto";
 import { clusterCaPem } from "./tls";
-import { checkReaderTokenRequest } from "../../components/remote-secrets/token-request";
+import {
+    ReaderTokenRequestInputs,
+    ReaderTokenRequestOutputs,
+    checkReaderTokenRequest,
+    diffReaderTokenRequest,
+    keptTokenOutputs,
+    updateMintsToken,
+} from "../../components/remote-secrets/token-request";
 import { MockOptions } from "./types";
 
 type State = Record<string, unknown>;
@@ -66,22 +73,32 @@ export function withUid(cluster: string, id: string, state: State): State {
 }
 
 /**
- * What the token request provider records for a reader token: its own check of the inputs, then
- * the TokenRequest answer an API server would give (a JWT-shaped token bound to the anchor Secret,
- * expiring `ttlSeconds` after `now`) and the cluster's CA from `kube-root-ca.crt`.
+ * What the engine answers a reader token's registration with, step by step as Pulumi 3.248 drives
+ * a dynamic provider (`pkg/resource/deploy/step_generator.go`, `step.go`): the provider's check of
+ * the inputs against the recorded ones, then
+ * - no recorded state: create, which mints;
+ * - a replacement: the engine checks the inputs again without the recorded ones, then creates;
+ * - an update: the provider's update;
+ * - no change: the recorded outputs, exactly as an earlier run left them.
+ * A dynamic provider has no preview of its own: in a preview the engine answers a create or an
+ * update with the checked inputs, so the token, its expiry and CA are unknown to the program.
+ * A mint is the TokenRequest answer an API server would give: a JWT-shaped token bound to the
+ * anchor Secret, expiring `ttlSeconds` after `now`, and the cluster's CA from `kube-root-ca.crt`.
  */
-export async function tokenRequestState(inputs: State, now: Date, previous?: State): Promise<State> {
-    const checked = checkReaderTokenRequest(previous as never, inputs as never, now);
-    if (previous && checked.issuedAt === previous.issuedAt) {
-        // Kept: the engine does not call create, so the recorded token and expiry stay.
-        return {
-            ...previous,
-            ...checked,
-            token: previous.token,
-            expiresAt: previous.expiresAt,
-            caData: previous.caData,
-        };
-    }
+export async function tokenRequestState(inputs: State, now: Date, previous?: State, preview = false): Promise<State> {
+    const news = inputs as unknown as ReaderTokenRequestInputs;
+    const olds = previous as unknown as ReaderTokenRequestOutputs | undefined;
+    const checked = checkReaderTokenRequest(olds, news, now);
+    const created = (planned: ReaderTokenRequestInputs) => (preview ? { ...planned } : mintedState(planned, now));
+    if (!olds) return created(checked);
+    const diff = diffReaderTokenRequest(olds, checked);
+    if (diff.replaces.length > 0) return created(checkReaderTokenRequest(undefined, news, now));
+    if (!diff.changes) return previous!;
+    if (preview) return { ...checked };
+    return updateMintsToken(olds, checked) ? mintedState(checked, now) : { ...keptTokenOutputs(olds, checked) };
+}
+
+async function mintedState(checked: ReaderTokenRequestInputs, now: Date): Promise<State> {
     const exp = Math.floor(now.getTime() / 1000) + checked.ttlSeconds;
     const token = mockJwt(checked.cluster, {
         iss: "https://kubernetes.default.svc",

@@ -62,12 +62,13 @@ export interface MockOptions {
     /**
      * The clock of the mocked API servers and of the token request provider's check (TokenRequest
      * tokens are minted at this instant). Default 2026-01-01T00:00:00Z, so runs are comparable.
+     * When set, the program's own `Date` reads it too for the run (frozen), as one machine has one clock.
      */
     now?: Date;
     /**
      * Per token request resource name, its state after an earlier run (as {@link tokenRequestState}
      * answered it): the provider's check then sees those recorded inputs, as it does on a second
-     * `pulumi up`, and a kept token keeps its old token and expiry.
+     * `pulumi up`, and the engine's steps follow (see {@link tokenRequestState}).
      */
     previousTokenRequests?: Record<string, Record<string, unknown>>;
 }

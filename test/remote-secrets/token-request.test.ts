@@ -17,12 +17,23 @@ import {
     checkReaderTokenRequest,
     createTokenArgs,
     diffReaderTokenRequest,
+    keptTokenOutputs,
     kubectlCommand,
     parseRootCa,
     parseTokenRequest,
+    renewalOfThisRun,
     rootCaArgs,
+    updateMintsToken,
 } from "../../components/remote-secrets/token-request";
-import { dependsOn, find, ofType, promiseOf, runUnderMocks, validateKubernetesObjects } from "../harness";
+import {
+    RecordedResource,
+    dependsOn,
+    find,
+    ofType,
+    promiseOf,
+    runUnderMocks,
+    validateKubernetesObjects,
+} from "../harness";
 import { ClusterEntry, diffResources, meshArgsOf, meshOf, meshResources, planDiff } from "../plan-diff";
 import { tokenRequestState } from "../harness/kubernetes";
 import { diagnose, recordProgram } from "../policy-program";
@@ -74,11 +85,23 @@ describe("checkReaderTokenRequest: the renewal decision on the recorded inputs",
             assert.equal(next.issuedAt, at(day).toISOString());
             assert.match(next.renewalReason ?? "", /the reader token of cluster2 held by cluster1/);
             assert.match(next.renewalReason ?? "", words);
-            assert.deepEqual(diffReaderTokenRequest({ ...first, token: "t", expiresAt: "", caData: "" }, next), {
-                changes: true,
-                replaces: ["issuedAt"],
-            });
+            const recorded = { ...first, token: "t", expiresAt: "", caData: "" };
+            assert.deepEqual(diffReaderTokenRequest(recorded, next), { changes: true, replaces: [] }, "an update");
+            assert.equal(updateMintsToken(recorded, next), true, "that mints");
         }
+    });
+
+    it("renews in place, because the engine checks a replacement again without the recorded inputs, which loses the reason", () => {
+        // What Pulumi 3.248 does before it creates a replacement (step_generator.go): check(nil, news).
+        const recheckedForReplacement = checkReaderTokenRequest(undefined, wanted, at(61));
+        assert.equal(recheckedForReplacement.renewalReason, undefined);
+        // So a renewal must not be a replacement: an update is checked once, with the recorded inputs.
+        const renewed = checkReaderTokenRequest(first, wanted, at(61));
+        assert.match(renewed.renewalReason ?? "", /inside its 30-day renewal window/);
+        assert.deepEqual(
+            diffReaderTokenRequest({ ...first, token: "t", expiresAt: "", caData: "" }, renewed).replaces,
+            [],
+        );
     });
 
     it("forgets a reason recorded by the run that renewed, so the next run is quiet", () => {
@@ -98,7 +121,7 @@ describe("checkReaderTokenRequest: the renewal decision on the recorded inputs",
             assert.equal(next.issuedAt, at(1).toISOString());
             assert.equal(next.renewalReason, undefined);
             const diff = diffReaderTokenRequest({ ...first, token: "t", expiresAt: "", caData: "" }, next);
-            assert.deepEqual(diff.replaces, [...Object.keys(change), "issuedAt"]);
+            assert.deepEqual(diff.replaces, Object.keys(change));
         }
     });
 
@@ -110,11 +133,18 @@ describe("checkReaderTokenRequest: the renewal decision on the recorded inputs",
         ]) {
             const next = checkReaderTokenRequest(first, { ...wanted, ...change }, at(1));
             assert.equal(next.issuedAt, first.issuedAt);
-            assert.deepEqual(diffReaderTokenRequest({ ...first, token: "t", expiresAt: "", caData: "" }, next), {
-                changes: true,
-                replaces: [],
-            });
+            const recorded = { ...first, token: "t", expiresAt: "e", caData: "c" };
+            assert.deepEqual(diffReaderTokenRequest(recorded, next), { changes: true, replaces: [] });
+            assert.equal(updateMintsToken(recorded, next), false);
+            assert.deepEqual(keptTokenOutputs(recorded, next), { ...next, token: "t", expiresAt: "e", caData: "c" });
         }
+    });
+
+    it("an update that keeps the token drops the reason an earlier renewal recorded", () => {
+        const renewed = checkReaderTokenRequest(first, wanted, at(61));
+        const recorded = { ...renewed, token: "t", expiresAt: "e", caData: "c" };
+        const rotated = checkReaderTokenRequest(renewed, { ...wanted, kubeconfig: `${KUBECONFIG}# rotated\n` }, at(62));
+        assert.equal(keptTokenOutputs(recorded, rotated).renewalReason, undefined);
     });
 
     it("only the tokens inside their window re-mint in a run (a renewal's plan diff)", () => {
@@ -123,12 +153,33 @@ describe("checkReaderTokenRequest: the renewal decision on the recorded inputs",
         );
         const replaced = tokens
             .map((old) => ({ old, next: checkReaderTokenRequest(old, { ...wanted, holder: old.holder }, at(70)) }))
-            .filter(
-                ({ old, next }) =>
-                    diffReaderTokenRequest({ ...old, token: "", expiresAt: "", caData: "" }, next).replaces.length > 0,
-            )
+            .filter(({ old, next }) => updateMintsToken({ ...old, token: "", expiresAt: "", caData: "" }, next))
             .map(({ old }) => old.holder);
         assert.deepEqual(replaced, ["h0"], "issued on day 0: inside its window on day 70; days 20 and 45: not yet");
+    });
+});
+
+describe("renewalOfThisRun: the reason the program warns with", () => {
+    const registeredAt = at(61);
+    it("is the reason beside an issue time from this run", () => {
+        assert.equal(renewalOfThisRun({ issuedAt: at(61).toISOString(), renewalReason: "why" }, registeredAt), "why");
+        assert.equal(
+            renewalOfThisRun(
+                { issuedAt: new Date(at(61).getTime() + 5).toISOString(), renewalReason: "why" },
+                registeredAt,
+            ),
+            "why",
+        );
+    });
+    it("ignores a reason recorded by an earlier run, which an unchanged token's outputs still carry", () => {
+        assert.equal(
+            renewalOfThisRun({ issuedAt: at(60).toISOString(), renewalReason: "why" }, registeredAt),
+            undefined,
+        );
+    });
+    it("is nothing for a kept or first token, and while the issue time is not known (a preview of a create)", () => {
+        assert.equal(renewalOfThisRun({ issuedAt: at(61).toISOString() }, registeredAt), undefined);
+        assert.equal(renewalOfThisRun({ renewalReason: "why" }, registeredAt), undefined);
     });
 });
 
@@ -444,27 +495,48 @@ describe("tokenRequest in npm run plan", () => {
     });
 });
 
-describe("tokenRequest renewal in the mock graph (a second pulumi up with recorded state)", () => {
+describe("tokenRequest renewal in the mock graph (runs with recorded state, through the engine's steps)", () => {
     const config = meshOf([c1, c2], requested("perHolder"));
     const day = (n: number) => new Date(Date.parse("2026-01-01T00:00:00Z") + n * DAY_S * 1000);
+    const tokenRequests = (run: Map<string, RecordedResource>) =>
+        [...run.values()].filter((r) => r.type === "pulumi-nodejs:dynamic:Resource");
     /** The recorded state of each token after an up on `issued[name]`. */
     async function recorded(issued: Record<string, Date>) {
-        const first = [...(await meshResources(config)).values()].filter(
-            (r) => r.type === "pulumi-nodejs:dynamic:Resource",
-        );
         return Object.fromEntries(
             await Promise.all(
-                first.map(async (r) => [r.name, await tokenRequestState(r.inputs, issued[r.name])] as const),
+                tokenRequests(await meshResources(config)).map(
+                    async (r) => [r.name, await tokenRequestState(r.inputs, issued[r.name])] as const,
+                ),
             ),
         );
     }
+    /** The state each token records after `run`, an up at `now` on `previous`. */
+    async function recordedAfter(
+        run: Map<string, RecordedResource>,
+        now: Date,
+        previous: Record<string, Record<string, unknown>>,
+    ) {
+        return Object.fromEntries(
+            await Promise.all(
+                tokenRequests(run).map(
+                    async (r) => [r.name, await tokenRequestState(r.inputs, now, previous[r.name])] as const,
+                ),
+            ),
+        );
+    }
+    const reMintingWarnings = (warn: { mock: { calls: { arguments: unknown[] }[] } }) =>
+        warn.mock.calls.map((c) => String(c.arguments[0])).filter((m) => m.startsWith("Re-minting"));
+    const DUE =
+        "Re-minting: the reader token of cluster1 held by cluster2 expires on 2026-04-01T00:00:00.000Z, inside its " +
+        "30-day renewal window; minting a new one valid for 90 days.";
+    // cluster1's token held by cluster2 was minted on day 0, the other on day 40; 90-day tokens, 30-day window.
+    const issued = {
+        "cluster1-reader-token-request-cluster2": day(0),
+        "cluster2-reader-token-request-cluster1": day(40),
+    };
 
     it("re-mints only the token inside its window: its holder's remote secret changes, nothing else, and the run warns once, naming it", async (t) => {
-        // cluster1's token held by cluster2 was minted on day 0, the other on day 40; 90-day tokens, 30-day window.
-        const previous = await recorded({
-            "cluster1-reader-token-request-cluster2": day(0),
-            "cluster2-reader-token-request-cluster1": day(40),
-        });
+        const previous = await recorded(issued);
         const quiet = await meshResources(config, { now: day(50), previousTokenRequests: previous });
         const warn = t.mock.method(pulumi.log, "warn");
         const due = await meshResources(config, { now: day(65), previousTokenRequests: previous });
@@ -473,10 +545,49 @@ describe("tokenRequest renewal in the mock graph (a second pulumi up with record
             deleted: [],
             changed: { "cluster2-remote-secret-cluster1": ["data"] },
         });
-        const warnings = warn.mock.calls.map((c) => String(c.arguments[0])).filter((m) => m.startsWith("Re-minting"));
-        assert.deepEqual(warnings, [
-            "Re-minting: the reader token of cluster1 held by cluster2 expires on 2026-04-01T00:00:00.000Z, inside its " +
-                "30-day renewal window; minting a new one valid for 90 days.",
-        ]);
+        assert.deepEqual(reMintingWarnings(warn), [DUE]);
+    });
+
+    it("the preview inside the window warns the same, and its holder's remote secret waits for the new token", async (t) => {
+        const previous = await recorded(issued);
+        const quiet = await meshResources(config, { now: day(50), previousTokenRequests: previous, preview: true });
+        const warn = t.mock.method(pulumi.log, "warn");
+        const due = await meshResources(config, { now: day(65), previousTokenRequests: previous, preview: true });
+        assert.deepEqual(reMintingWarnings(warn), [DUE]);
+        assert.deepEqual(diffResources(quiet, due), {
+            created: [],
+            deleted: [],
+            changed: { "cluster2-remote-secret-cluster1": ["data"] },
+        });
+        const secret = [...due.values()].find((r) => r.name === "cluster2-remote-secret-cluster1")!;
+        assert.ok(pulumi.containsUnknowns(secret.inputs.data), "the token is unknown until the up mints it");
+        const other = [...due.values()].find((r) => r.name === "cluster1-remote-secret-cluster2")!;
+        assert.ok(!pulumi.containsUnknowns(other.inputs.data), "the kept token is known");
+    });
+
+    it("the up after a renewal is quiet: the token's recorded outputs still carry the reason, and nothing changes or warns", async (t) => {
+        const previous = await recorded(issued);
+        const due = await meshResources(config, { now: day(65), previousTokenRequests: previous });
+        const afterRenewal = await recordedAfter(due, day(65), previous);
+        assert.match(
+            String(afterRenewal["cluster1-reader-token-request-cluster2"].renewalReason),
+            /inside its 30-day renewal window/,
+        );
+        const warn = t.mock.method(pulumi.log, "warn");
+        const next = await meshResources(config, { now: day(66), previousTokenRequests: afterRenewal });
+        assert.deepEqual(reMintingWarnings(warn), []);
+        assert.deepEqual(diffResources(due, next), { created: [], deleted: [], changed: {} });
+    });
+
+    it("a new anchor inside the window is a replacement: a new token without a renewal warning (nothing is renewed)", async (t) => {
+        const previous = await recorded(issued);
+        const name = "cluster1-reader-token-request-cluster2";
+        const moved = { ...previous, [name]: { ...previous[name], boundSecretUid: "an-older-anchor" } };
+        const warn = t.mock.method(pulumi.log, "warn");
+        const run = await meshResources(config, { now: day(65), previousTokenRequests: moved });
+        assert.deepEqual(reMintingWarnings(warn), []);
+        const state = (await recordedAfter(run, day(65), moved))[name];
+        assert.equal(state.issuedAt, day(65).toISOString());
+        assert.notEqual(state.token, previous[name].token);
     });
 });
