@@ -42,7 +42,9 @@ fi
 if ! command -v etcd >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         echo "installing etcd-server (Debian)" >&2
-        apt-get install -y -qq etcd-server >/dev/null
+        # A fresh machine may have no package lists yet.
+        apt-get install -y -qq etcd-server >/dev/null 2>&1 ||
+            { apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null; }
     else
         echo "etcd is missing: install Debian's etcd-server" >&2
         exit 1

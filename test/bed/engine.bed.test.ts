@@ -102,8 +102,12 @@ function recorder() {
                     op: e.resourcePreEvent!.metadata.op,
                     diffs: e.resourcePreEvent!.metadata.diffs ?? [],
                 })),
+        /** The warnings the program's token request printed (not the engine's own, about plugins). */
         warnings: () =>
-            events.filter((e) => e.diagnosticEvent?.severity === "warning").map((e) => e.diagnosticEvent!.message),
+            events
+                .filter((e) => e.diagnosticEvent?.severity === "warning")
+                .filter((e) => e.diagnosticEvent?.urn?.endsWith("bed-reader-token-request"))
+                .map((e) => e.diagnosticEvent!.message.trim()),
     };
 }
 
@@ -310,6 +314,27 @@ describe("the real Pulumi engine with the reader token request, on a real API se
         assert.deepEqual(preview.warnings(), []);
         assert.match(String((await outputsOf()).renewalReason?.value), /renewal window/);
     });
+
+    it(
+        "after its expiry the token is refused, and the next up re-mints it with the warning and a working token",
+        { skip: process.env.BED_EXPIRY !== "1" && "set BED_EXPIRY=1 (waits about 11 minutes)", timeout: 15 * 60_000 },
+        async () => {
+            const outs = await outputsOf();
+            const expired = await kubeconfigOf();
+            // The API server's token check allows a minute of clock skew past exp.
+            await new Promise((r) => setTimeout(r, Date.parse(outs.expiresAt.value as string) - Date.now() + 75_000));
+            assert.equal(whoami(expired), "", "refused after its expiry");
+            const up = recorder();
+            assert.equal((await stack.up({ onEvent: up.onEvent })).summary.result, "succeeded");
+            assert.deepEqual(
+                up.tokenOps().map((o) => o.op),
+                ["update"],
+            );
+            assert.equal(up.warnings().length, 1);
+            assert.match(up.warnings()[0], /^Re-minting: the reader token of bed expired on \S+; minting a new one/);
+            assert.equal(whoami(await kubeconfigOf()), `system:serviceaccount:${NAMESPACE}:${ACCOUNT}`);
+        },
+    );
 
     it("destroy removes the anchor, which revokes the token", async () => {
         const kubeconfig = await kubeconfigOf();
