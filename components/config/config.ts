@@ -1,10 +1,11 @@
 /**
  * The stack configuration of the program: its TypeScript shape and its defaults.
  *
- * Everything here is plain data. `config-validation.ts` turns raw, untrusted stack config
+ * Everything here is plain data (and the error that reports bad config). `config-validation.ts` turns raw, untrusted stack config
  * into a {@link MeshConfig}; `mesh-plan.ts` turns that into a plan; components only ever
  * see validated config and the plan.
  */
+import { RunError } from "@pulumi/pulumi/errors";
 
 /** The Pulumi project name, and therefore the namespace of every config key. */
 export const PROJECT_NAME = "istio-multicluster";
@@ -296,8 +297,12 @@ export interface ConfigProblem {
     fix?: string;
 }
 
-/** Thrown before any resource is registered; lists every problem at once. */
-export class ConfigValidationError extends Error {
+/**
+ * Thrown before any resource is registered; lists every problem at once. A Pulumi `RunError`, so
+ * `pulumi preview` and `pulumi up` print its lines alone, as an error of the run, where any other
+ * error is reported as the program failing "with an unhandled exception", stack frames included.
+ */
+export class ConfigValidationError extends RunError {
     constructor(public readonly problems: ConfigProblem[]) {
         super(formatConfigProblems(problems));
         this.name = "ConfigValidationError";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigProblem, ConfigValidationError, MeshConfig } from "../../components/config/config";
 import { SECRET_PLACEHOLDER } from "../../components/config/config-schema";
 import {
@@ -741,6 +742,16 @@ describe("validateMeshConfig: reporting", () => {
                 assert.match(e.message, /istio-multicluster:clusters\[1\]\.controlPlane/);
                 return true;
             },
+        );
+    });
+
+    it("is a Pulumi RunError, which pulumi up prints as its message alone, not as an unhandled exception with a stack", () => {
+        const e = new ConfigValidationError([{ path: "meshId", message: "'Mesh 1' is not a DNS-1123 label." }]);
+        assert.ok(pulumi.RunError.isInstance(e));
+        assert.equal(e.name, "ConfigValidationError");
+        assert.equal(
+            e.message,
+            "The stack configuration has 1 problem:\n  - istio-multicluster:meshId: 'Mesh 1' is not a DNS-1123 label.",
         );
     });
 
