@@ -130,7 +130,11 @@ export interface IstiodRelease {
 export interface EastWestGateway {
     node: StackNode;
     release: HelmReleaseView;
-    /** `networkGateway`, or the network label when the program sets the ports itself (fixed node port). */
+    /**
+     * `networkGateway`; else the network label (the program sets the ports itself for a fixed node
+     * port); else the network view its pods request (`env.ISTIO_META_REQUESTED_NETWORK_VIEW`: a
+     * gateway advertised by meshNetworks alone carries no label).
+     */
     network: Maybe<string>;
     serviceType: Maybe<string>;
 }
@@ -175,7 +179,10 @@ function gatewayNetwork(values: Record<string, unknown> | Unknown): Maybe<string
     const labels = recordAt(values, "labels");
     if (isUnknown(labels)) return UNKNOWN;
     const label = labels?.[LABEL_NETWORK];
-    return isUnknown(label) ? UNKNOWN : typeof label === "string" ? label : undefined;
+    if (isUnknown(label)) return UNKNOWN;
+    if (typeof label === "string" && label !== "") return label;
+    const view = stringAt(values, "env", "ISTIO_META_REQUESTED_NETWORK_VIEW");
+    return isUnknown(view) || (typeof view === "string" && view !== "") ? view : undefined;
 }
 
 function hasMultiClusterLabel(node: StackNode): boolean {

@@ -118,6 +118,18 @@ function gatewayServiceTypeProblems(
                 fix: `Set ${p}.address to a node IP reachable from the other networks (and ${p}.nodePort), or set ${p}.nodeSelector (e.g. {}) on nodes that have an ExternalIP.`,
             });
         }
+        if (address && hasSelector && multiNetwork) {
+            // istiod prefers the gateways it discovers in the gateway's own cluster (the selected
+            // nodes' ExternalIPs) over meshNetworks (ep_filters.go selectNetworkGateways), so the
+            // address would be ignored wherever a selected node has an ExternalIP.
+            problems.push({
+                path: `${p}.nodeSelector`,
+                message:
+                    "Both address and nodeSelector say where the other networks reach this gateway; istiod uses the ExternalIPs " +
+                    "of the selected nodes and ignores the address whenever one of them has an ExternalIP.",
+                fix: `Keep one: ${p}.address (with ${p}.nodePort) for a fixed address, or ${p}.nodeSelector for the nodes' ExternalIPs.`,
+            });
+        }
         if (nodePort !== undefined && (nodePort < 30000 || nodePort > 32767)) {
             problems.push({
                 path: `${p}.nodePort`,

@@ -9,7 +9,13 @@
 import { isIP } from "node:net";
 import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "../config/config";
 import { classifyChartRepository } from "../config/config-validation";
-import { advertisedGatewayPort, ClusterPlan, CROSS_NETWORK_PORT, MeshPlan } from "../plan/mesh-plan";
+import {
+    advertisedGatewayPort,
+    advertisedOnlyInMeshNetworks,
+    ClusterPlan,
+    CROSS_NETWORK_PORT,
+    MeshPlan,
+} from "../plan/mesh-plan";
 import { RevisionPlan } from "../plan/revision-plan";
 import { ANNOTATION_NODE_SELECTOR, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK } from "../plan/naming";
 
@@ -476,8 +482,15 @@ export function injectionPath(cluster: Pick<ClusterPlan, "name" | "network">): s
  * through `labels`, and `ISTIO_META_REQUESTED_NETWORK_VIEW` through `env` — what `networkGateway`
  * adds in service.yaml and deployment.yaml. `helm template` of both forms gives the same Service
  * and pod template apart from the node port; the label also lands on the chart's other objects.
+ *
+ * A gateway advertised by meshNetworks alone (`advertisedOnlyInMeshNetworks`: a LoadBalancer
+ * with an explicit `address`) carries no network label at all: istiod discovers a gateway from
+ * every Service with that label and prefers those of the endpoint's own cluster over meshNetworks
+ * (pilot/pkg/xds/endpoints/ep_filters.go selectNetworkGateways), so the configured address (a NAT
+ * in front) would be ignored. Its pods still ask for their network's view
+ * (`ISTIO_META_REQUESTED_NETWORK_VIEW`) and take their network from the namespace label.
  */
-export function eastWestGatewayValues(cluster: ClusterPlan, _plan: MeshPlan, config: MeshConfig): HelmValues {
+export function eastWestGatewayValues(cluster: ClusterPlan, plan: MeshPlan, config: MeshConfig): HelmValues {
     const gw = cluster.eastWestGateway;
     if (!gw) throw new Error(`cluster ${cluster.name} gets no east-west gateway in this mesh plan.`);
     assertNoOverrideProblems(config, cluster, "gateway");
@@ -492,15 +505,17 @@ export function eastWestGatewayValues(cluster: ClusterPlan, _plan: MeshPlan, con
     if (gw.loadBalancerIP) service.loadBalancerIP = gw.loadBalancerIP;
 
     const own: HelmValues = { name: EAST_WEST_GATEWAY };
-    if (gw.serviceType === "NodePort" && gw.nodePort !== undefined) {
+    const fixedNodePort = gw.serviceType === "NodePort" && gw.nodePort !== undefined;
+    const advertisedByMeshNetworksOnly = advertisedOnlyInMeshNetworks(gw, plan);
+    if (fixedNodePort || advertisedByMeshNetworksOnly) {
         service.ports = NETWORK_GATEWAY_PORTS.map((p) => ({
             name: p.name,
             port: p.port,
             targetPort: p.port,
             protocol: "TCP",
-            ...(p.port === CROSS_NETWORK_PORT ? { nodePort: gw.nodePort } : {}),
+            ...(fixedNodePort && p.port === CROSS_NETWORK_PORT ? { nodePort: gw.nodePort } : {}),
         }));
-        own.labels = { [LABEL_NETWORK]: cluster.network };
+        if (!advertisedByMeshNetworksOnly) own.labels = { [LABEL_NETWORK]: cluster.network };
         own.env = { ISTIO_META_REQUESTED_NETWORK_VIEW: cluster.network };
     } else {
         own.networkGateway = cluster.network;

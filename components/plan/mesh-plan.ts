@@ -219,6 +219,21 @@ export function buildMeshNetworks(
     return result;
 }
 
+/**
+ * Whether a gateway is advertised by meshNetworks alone, its Service carrying no
+ * `topology.istio.io/network` label: a LoadBalancer with an explicit `address` on a mesh with
+ * meshNetworks. istiod prefers a gateway it discovers from a labelled Service in the endpoint's own
+ * cluster (the load balancer's ingress) over the meshNetworks entries, so the label would make it
+ * ignore the configured address. A NodePort Service without a node selector yields no address to
+ * discover, so it keeps the label.
+ */
+export function advertisedOnlyInMeshNetworks(
+    gw: EastWestGatewayConfig | undefined,
+    plan: Pick<MeshPlan, "meshNetworks">,
+): boolean {
+    return gw?.serviceType === "LoadBalancer" && !!gw.address && plan.meshNetworks !== undefined;
+}
+
 /** The port other networks dial: the node port for NodePort gateways, else 15443. */
 export function advertisedGatewayPort(gw: EastWestGatewayConfig): number {
     return gw.serviceType === "NodePort" && gw.nodePort ? gw.nodePort : CROSS_NETWORK_PORT;

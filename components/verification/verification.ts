@@ -11,7 +11,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshConfig, VerificationConfig } from "../config/config";
-import { ClusterPlan, MeshPlan, advertisedGatewayPort } from "../plan/mesh-plan";
+import { ClusterPlan, MeshPlan, advertisedGatewayPort, advertisedOnlyInMeshNetworks } from "../plan/mesh-plan";
 import { EAST_WEST_GATEWAY, ISTIO_NAMESPACE, LABEL_NETWORK, resourceName } from "../plan/naming";
 import {
     CLIENT,
@@ -430,9 +430,11 @@ export function troubleshootingCommands(
             `kubectl ${ctx} get namespace ${ISTIO_NAMESPACE} -L ${LABEL_NETWORK}  # expect ${c.network}`,
         ];
         if (c.eastWestGateway) {
+            const expect = advertisedOnlyInMeshNetworks(c.eastWestGateway, plan)
+                ? `no ${LABEL_NETWORK} label: meshNetworks advertises ${c.eastWestGateway.address}`
+                : `${c.network} and an EXTERNAL-IP, not <pending>`;
             networkLabels.push(
-                `kubectl ${ctx} -n ${ISTIO_NAMESPACE} get service ${EAST_WEST_GATEWAY} -L ${LABEL_NETWORK}  ` +
-                    `# expect ${c.network} and an EXTERNAL-IP, not <pending>`,
+                `kubectl ${ctx} -n ${ISTIO_NAMESPACE} get service ${EAST_WEST_GATEWAY} -L ${LABEL_NETWORK}  # expect ${expect}`,
             );
         }
         networkLabels.push(`kubectl ${ctx} -n ${ns} get pods -L ${LABEL_NETWORK}  # sidecars report ${c.network}`);

@@ -466,6 +466,19 @@ describe("validateMeshConfig: bad configs, one problem each", () => {
             message: /needs either an address.*or a nodeSelector/,
         },
         {
+            name: "NodePort with both address and nodeSelector on two networks (istiod would use the nodes' ExternalIPs)",
+            raw: () =>
+                withGateway(base(), 0, {
+                    serviceType: "NodePort",
+                    address: "10.0.0.11",
+                    nodePort: 31674,
+                    nodeSelector: {},
+                }),
+            path: "clusters[0].eastWestGateway.nodeSelector",
+            message: /ignores the address/,
+            fix: /Keep one/,
+        },
+        {
             name: "nodePort outside 30000-32767",
             raw: () => withGateway(base(), 0, { serviceType: "NodePort", address: "10.0.0.11", nodePort: 15443 }),
             path: "clusters[0].eastWestGateway.nodePort",

@@ -214,6 +214,44 @@ describe("chart values for the six meshes", () => {
         }
     });
 
+    it("a LoadBalancer behind a NAT (address set, two networks): no network label, so meshNetworks alone advertises it", () => {
+        // istiod prefers gateways it discovers from labelled Services of the endpoint's own cluster over
+        // meshNetworks (ep_filters.go selectNetworkGateways): a labelled Service would be advertised at
+        // its load balancer's own ingress and the address ignored.
+        const config = meshConfig([
+            cluster("eu", { eastWestGateway: { serviceType: "LoadBalancer", address: "203.0.113.10" } }),
+            cluster("us", { network: "network2" }),
+        ]);
+        const plan = planOf(config);
+        assert.deepEqual(plan.meshNetworks?.network1.gateways, [{ address: "203.0.113.10", port: 15443 }]);
+        const eu = eastWestGatewayValues(byName(plan, "eu"), plan, config);
+        assert.deepEqual(eu, {
+            name: "istio-eastwestgateway",
+            env: { ISTIO_META_REQUESTED_NETWORK_VIEW: "network1" },
+            service: {
+                type: "LoadBalancer",
+                ports: [
+                    { name: "status-port", port: 15021, targetPort: 15021, protocol: "TCP" },
+                    { name: "tls", port: 15443, targetPort: 15443, protocol: "TCP" },
+                    { name: "tls-istiod", port: 15012, targetPort: 15012, protocol: "TCP" },
+                    { name: "tls-webhook", port: 15017, targetPort: 15017, protocol: "TCP" },
+                ],
+            },
+        });
+        // The other network's gateway has no address: istiod discovers it from its labelled Service.
+        assert.deepEqual(eastWestGatewayValues(byName(plan, "us"), plan, config), lbGateway("network2"));
+    });
+
+    it("a LoadBalancer with an address on one network (primary-remote) keeps networkGateway: nothing crosses networks", () => {
+        const config = meshConfig([
+            cluster("cluster1", { eastWestGateway: { serviceType: "LoadBalancer", address: "198.51.100.7" } }),
+            cluster("cluster2", { role: "remote" }),
+        ]);
+        const plan = planOf(config);
+        assert.equal(plan.meshNetworks, undefined);
+        assert.deepEqual(eastWestGatewayValues(byName(plan, "cluster1"), plan, config), lbGateway("network1"));
+    });
+
     it("every values object holds only keys the chart has", () => {
         for (const mesh of MESH_NAMES) {
             const config = MESHES[mesh]();

@@ -23,6 +23,7 @@ import {
 } from "../policy-driver";
 import {
     ClusterSpec,
+    EditableProps,
     Pki,
     cacertsData,
     edited,
@@ -658,6 +659,21 @@ describe("multi-network-gateways (stack)", () => {
         );
         expectViolation(
             await analyzeStack(stack, policies),
+            "multi-network-gateways",
+            /on network network2, but its east-west gateway serves network1/,
+        );
+    });
+
+    it("reads the network of a gateway advertised by meshNetworks alone from the view its pods request", async () => {
+        const unlabelled = (network: string) => (p: EditableProps) => {
+            delete p.values.networkGateway;
+            p.values.env = { ISTIO_META_REQUESTED_NETWORK_VIEW: network };
+        };
+        const clean = withEdited(await base(), "west-istio-eastwestgateway", unlabelled("network2"));
+        expectClean(await analyzeStack(clean, policies), "multi-network-gateways");
+        const wrong = withEdited(await base(), "west-istio-eastwestgateway", unlabelled("network1"));
+        expectViolation(
+            await analyzeStack(wrong, policies),
             "multi-network-gateways",
             /on network network2, but its east-west gateway serves network1/,
         );

@@ -131,7 +131,7 @@ describe("docs/operations.md: what each edit changes", () => {
         });
     });
 
-    test("an address on a LoadBalancer gateway puts meshNetworks into every primary; the Service read goes", async () => {
+    test("an address on a LoadBalancer gateway puts meshNetworks into every primary, takes the network label off its Service; the Service read goes", async () => {
         const d = await diff(
             twoPrimariesTwoNetworks(),
             mesh([p1, { ...p2, eastWestGateway: { address: "203.0.113.7" } }]),
@@ -139,7 +139,11 @@ describe("docs/operations.md: what each edit changes", () => {
         assert.deepEqual(d, {
             created: [],
             deleted: ["cluster2-istio-eastwestgateway-service"],
-            changed: { "cluster1-istiod": ["values"], "cluster2-istiod": ["values"] },
+            changed: {
+                "cluster1-istiod": ["values"],
+                "cluster2-istiod": ["values"],
+                "cluster2-istio-eastwestgateway": ["values"],
+            },
         });
     });
 

@@ -449,4 +449,17 @@ describe("troubleshootingCommands", () => {
             "kubectl --context='c2' -n mesh-verify get pods -L topology.istio.io/network  # sidecars report network2",
         ]);
     });
+
+    it("expects no network label on a LoadBalancer gateway behind a NAT: meshNetworks advertises its address", () => {
+        const config = meshConfig([
+            cluster("cluster1", { eastWestGateway: { serviceType: "LoadBalancer", address: "203.0.113.10" } }),
+            cluster("cluster2", { network: "network2" }),
+        ]);
+        const t = troubleshootingCommands(buildMeshPlan(config), config, {});
+        assert.match(
+            t.cluster1.networkLabels[1],
+            /get service istio-eastwestgateway -L topology\.istio\.io\/network {2}# expect no topology\.istio\.io\/network label: meshNetworks advertises 203\.0\.113\.10$/,
+        );
+        assert.match(t.cluster2.networkLabels[1], /# expect network2 and an EXTERNAL-IP, not <pending>$/);
+    });
 });
