@@ -15,6 +15,7 @@ import {
     suggestDns1123Label,
     versionLess,
 } from "../config/config-validation";
+import { IPV6_REMOTE_PILOT_ADDRESS_FROM, remotePilotAddressChartProblem } from "./istio-values";
 
 /** `istioVersion` and `chartRepository`: which charts are installed, from where. */
 export function istioReleaseRules(ctx: ConfigRuleContext): ConfigProblem[] {
@@ -90,7 +91,7 @@ export function eastWestGatewayRules(ctx: ConfigRuleContext): ConfigProblem[] {
         const servesRemotes = c.role === "primary" && servingPrimaries.has(c.name!);
         return [
             ...gatewayServiceTypeProblems(c, c.gw, multiNetwork),
-            ...gatewayAddressProblems(c, c.gw, servesRemotes),
+            ...gatewayAddressProblems(c, c.gw, servesRemotes ? servedRemotesChartVersions(ctx, c.name!) : undefined),
         ];
     });
 }
@@ -172,8 +173,41 @@ function gatewayServiceTypeProblems(
     return problems;
 }
 
-/** Rules of the address the gateway is advertised at (and its annotations). */
-function gatewayAddressProblems(c: ClusterView, gw: Record<string, unknown>, servesRemotes: boolean): ConfigProblem[] {
+/**
+ * The istiod chart versions the remotes of `primary` install: the versions of the revisions each
+ * runs (its own `revisions`, else all of them), else `istioVersion`.
+ */
+function servedRemotesChartVersions(ctx: ConfigRuleContext, primary: string): string[] {
+    const revisions = Array.isArray(ctx.data.revisions) ? ctx.data.revisions.filter(isObj) : undefined;
+    const istioVersion = str(ctx.data, "istioVersion");
+    const versions: string[] = [];
+    for (const [remote, servedBy] of ctx.servingPrimary) {
+        if (servedBy !== primary) continue;
+        if (!revisions) {
+            if (istioVersion !== undefined) versions.push(istioVersion);
+            continue;
+        }
+        const own = ctx.byName.get(remote)?.raw.revisions;
+        const names = Array.isArray(own) ? own : undefined;
+        for (const r of revisions) {
+            const version = str(r, "version");
+            if (version !== undefined && (!names || names.includes(r.name))) versions.push(version);
+        }
+    }
+    return versions;
+}
+
+/**
+ * Rules of the address the gateway is advertised at (and its annotations). `servedChartVersions`:
+ * on a primary that serves remotes, the istiod chart versions of those remotes (the address is
+ * their `remotePilotAddress`); undefined on any other cluster.
+ */
+function gatewayAddressProblems(
+    c: ClusterView,
+    gw: Record<string, unknown>,
+    servedChartVersions: string[] | undefined,
+): ConfigProblem[] {
+    const servesRemotes = servedChartVersions !== undefined;
     const problems: ConfigProblem[] = [];
     const p = `${c.path}.eastWestGateway`;
     const type = str(gw, "serviceType");
@@ -214,6 +248,15 @@ function gatewayAddressProblems(c: ClusterView, gw: Record<string, unknown>, ser
                     "would become an ExternalName Service, which admission webhooks cannot call.",
                 fix: `Set ${p}.address to an IP address of the gateway (resolve the hostname to a stable IP).`,
             });
+        } else if (servedChartVersions !== undefined) {
+            const chartProblem = remotePilotAddressChartProblem(address, servedChartVersions);
+            if (chartProblem) {
+                problems.push({
+                    path: `${p}.address`,
+                    message: `This primary serves remote clusters, and ${chartProblem}, which admission webhooks cannot call.`,
+                    fix: `Set ${p}.address to an IPv4 address of the gateway, or install Istio ${IPV6_REMOTE_PILOT_ADDRESS_FROM} or newer in the remotes.`,
+                });
+            }
         }
     }
     if (servesRemotes && type === "NodePort" && !address) {

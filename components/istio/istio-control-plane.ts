@@ -174,7 +174,13 @@ function istiodValuesInput(
     }
     return pulumi
         .output(args.remotePilotAddress!)
-        .apply((address) => values(remotePilotAddressFor(address, cluster.controlPlane)));
+        .apply((address) => values(remotePilotAddressFor(address, cluster.controlPlane, istiodChartVersions(args))));
+}
+
+/** The chart versions of the cluster's istiod releases: one per revision, else `istioVersion`. */
+function istiodChartVersions(args: IstioControlPlaneArgs): string[] {
+    const revisions = args.cluster.revisions?.revisions;
+    return revisions ? revisions.map((r) => r.version) : [args.config.istioVersion];
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { isIP } from "node:net";
 import { ChartValuesOverrides, ConfigProblem, ConfigValidationError, MeshConfig } from "../config/config";
-import { classifyChartRepository } from "../config/config-validation";
+import { classifyChartRepository, parseVersion, versionLess } from "../config/config-validation";
 import {
     advertisedGatewayPort,
     advertisedOnlyInMeshNetworks,
@@ -601,7 +601,38 @@ export const RELEASE_NAMESPACE = ISTIO_NAMESPACE;
  * value into an `ExternalName` Service, which the API server cannot call for admission webhooks
  * (istio-control/istio-discovery/templates/remote-istiod-service.yaml; istio/istio#45014).
  */
-export function remotePilotAddressFor(address: string, primaryName: string): string {
+/** The first istiod chart whose remote profile takes an IPv6 `remotePilotAddress` as an IP. */
+export const IPV6_REMOTE_PILOT_ADDRESS_FROM = "1.30.0";
+
+/**
+ * Why the istiod charts of these versions would not take `address` as an IP for a remote's
+ * `global.remotePilotAddress`, or undefined when they all do. Their remote profile tells an IP by
+ * two patterns (remote-istiod-service.yaml, remote-istiod-endpoints.yaml, ...-endpointslices.yaml):
+ * dotted IPv4 in every version, colon-separated hex (IPv6) only from 1.30.0; any other value
+ * becomes an ExternalName Service, which admission webhooks cannot call. So an IPv6 address needs
+ * 1.30 charts, and an IPv4-mapped (`::ffff:192.0.2.1`) or zoned IPv6 address never works.
+ */
+export function remotePilotAddressChartProblem(address: string, chartVersions: readonly string[]): string | undefined {
+    if (/^([0-9]*\.){3}[0-9]*$/.test(address)) return undefined;
+    if (!/^([0-9a-fA-F]*:)+[0-9a-fA-F]*$/.test(address)) {
+        return (
+            `'${address}' is an IP address the istiod chart does not recognise as one (it knows dotted IPv4 and plain ` +
+            `IPv6): it would render Service istiod as type ExternalName`
+        );
+    }
+    const ipv6From = parseVersion(IPV6_REMOTE_PILOT_ADDRESS_FROM)!;
+    const older = [...new Set(chartVersions)].filter((v) => {
+        const parsed = parseVersion(v);
+        return parsed !== undefined && versionLess(parsed, ipv6From);
+    });
+    if (older.length === 0) return undefined;
+    return (
+        `'${address}' is an IPv6 address, which the istiod chart ${older.join(", ")} takes for a hostname (IPv6 is ` +
+        `recognised from ${IPV6_REMOTE_PILOT_ADDRESS_FROM}): it would render Service istiod as type ExternalName`
+    );
+}
+
+export function remotePilotAddressFor(address: string, primaryName: string, chartVersions: readonly string[]): string {
     const a = address.trim();
     if (a === "") {
         throw new Error(
@@ -617,6 +648,14 @@ export function remotePilotAddressFor(address: string, primaryName: string): str
                 `type ExternalName, and the API server cannot call admission webhooks through it, so sidecar injection ` +
                 `in the remotes would fail. Fix: set eastWestGateway.address of ${primaryName} to an IP of that load ` +
                 `balancer (e.g. an NLB with static IPs), or make ${primaryName}'s remotes primaries (multi-primary).`,
+        );
+    }
+    const chartProblem = remotePilotAddressChartProblem(a, chartVersions);
+    if (chartProblem) {
+        throw new Error(
+            `The east-west gateway of primary ${primaryName} is advertised at ${chartProblem}, so admission webhooks in ` +
+                `its remotes would fail. Fix: set eastWestGateway.address of ${primaryName} to an IPv4 address of that ` +
+                `gateway, or install Istio ${IPV6_REMOTE_PILOT_ADDRESS_FROM} or newer in the remotes.`,
         );
     }
     return a;

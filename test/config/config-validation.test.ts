@@ -535,6 +535,20 @@ describe("validateMeshConfig: bad configs, one problem each", () => {
             fix: /IP address/,
         },
         {
+            name: "primary serving 1.29 remotes at an IPv6 address (their chart takes it for a hostname)",
+            raw: () => ({ ...withGateway(primaryRemote(), 0, { address: "2001:db8::15" }), istioVersion: "1.29.2" }),
+            path: "clusters[0].eastWestGateway.address",
+            message:
+                /serves remote clusters, and '2001:db8::15' is an IPv6 address, which the istiod chart 1\.29\.2 takes for a hostname/,
+            fix: /IPv4 address.*1\.30\.0 or newer/,
+        },
+        {
+            name: "primary serving remotes at an IPv4-mapped IPv6 address",
+            raw: () => withGateway(primaryRemote(), 0, { address: "::ffff:192.0.2.15" }),
+            path: "clusters[0].eastWestGateway.address",
+            message: /does not recognise as one/,
+        },
+        {
             name: "gateway address on loopback",
             raw: () => withGateway(base(), 0, { address: "127.0.0.1" }),
             path: "clusters[0].eastWestGateway.address",

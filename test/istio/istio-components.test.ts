@@ -11,7 +11,12 @@ import { MeshConfig } from "../../components/config/config";
 import { advertisedAddress, EastWestGateway, remotePilotAddressFor } from "../../components/istio/east-west-gateway";
 import { IstioControlPlane } from "../../components/istio/istio-control-plane";
 import { clusterIstioOutputs } from "../../components/istio/istio-outputs";
-import { baseValues, eastWestGatewayValues, istiodValues } from "../../components/istio/istio-values";
+import {
+    baseValues,
+    eastWestGatewayValues,
+    istiodValues,
+    remotePilotAddressChartProblem,
+} from "../../components/istio/istio-values";
 import { buildMeshPlan, ClusterPlan } from "../../components/plan/mesh-plan";
 import { providerResourceName } from "../../components/plan/naming";
 import {
@@ -356,11 +361,28 @@ describe("per-cluster outputs", () => {
 
 describe("remotePilotAddressFor", () => {
     it("accepts IPv4 and IPv6, refuses hostnames and empty addresses with the fix", () => {
-        assert.equal(remotePilotAddressFor("203.0.113.9", "p"), "203.0.113.9");
-        assert.equal(remotePilotAddressFor("2001:db8::1", "p"), "2001:db8::1");
-        assert.throws(() => remotePilotAddressFor("x.elb.amazonaws.com", "east"), /hostname.*eastWestGateway\.address of east/s);
-        assert.throws(() => remotePilotAddressFor("", "east"), /no address yet/);
+        assert.equal(remotePilotAddressFor("203.0.113.9", "p", ["1.24.0"]), "203.0.113.9");
+        assert.equal(remotePilotAddressFor("2001:db8::1", "p", ["1.30.3"]), "2001:db8::1");
+        assert.throws(() => remotePilotAddressFor("x.elb.amazonaws.com", "east", ["1.30.3"]), /hostname.*eastWestGateway\.address of east/s);
+        assert.throws(() => remotePilotAddressFor("", "east", ["1.30.3"]), /no address yet/);
     }); // prettier-ignore
+
+    it("refuses an IPv6 address (a discovered load balancer's too) where a remote's istiod chart is older than 1.30", () => {
+        // remote-istiod-service.yaml tells an IP by ^([0-9]*\.){3}[0-9]*$ up to 1.29, and also by
+        // ^([0-9a-fA-F]*:)+[0-9a-fA-F]*$ from 1.30.0; anything else becomes an ExternalName Service.
+        assert.throws(
+            () => remotePilotAddressFor("2001:db8::1", "east", ["1.30.3", "1.29.2"]),
+            /IPv6 address, which the istiod chart 1\.29\.2 takes for a hostname.*ExternalName.*Fix: set eastWestGateway\.address of east to an IPv4 address.*1\.30\.0 or newer/s,
+        );
+        assert.equal(remotePilotAddressChartProblem("2001:db8::1", ["1.30.0", "1.31.0-rc.0"]), undefined);
+        assert.equal(remotePilotAddressChartProblem("198.51.100.7", ["1.24.0"]), undefined);
+    });
+
+    it("refuses IPv6 forms no chart version recognises: IPv4-mapped and zoned", () => {
+        for (const address of ["::ffff:192.0.2.1", "fe80::1%eth0"]) {
+            assert.match(remotePilotAddressChartProblem(address, ["1.30.3"]) ?? "", /does not recognise as one/);
+        }
+    });
 
     it("advertisedAddress prefers the configured address over the load balancer", () => {
         const plan = buildMeshPlan(meshConfig([cluster("a", { eastWestGateway: { address: "198.51.100.1" } }), cluster("b", { network: "n2" })]));

@@ -32,6 +32,20 @@ describe("revision config rules", () => {
         assert.equal(config?.clusters[0].revisions, undefined);
     });
 
+    test("an IPv6 gateway address for remotes: refused while a remote runs a revision older than 1.30, not with 1.30 alone", () => {
+        const gateway = { ...primary, eastWestGateway: { address: "2001:db8::15" } };
+        const withRemote = (remoteRevisions: string[]) =>
+            validateMeshConfig({
+                clusters: [gateway, { ...remote, revisions: remoteRevisions }],
+                revisions: [r129, r130],
+                defaultRevision: remoteRevisions[0],
+            }).problems.filter((p) => p.path === "clusters[0].eastWestGateway.address");
+        assert.match(withRemote(["1-30-3", "1-29-2"])[0]?.message ?? "", /istiod chart 1\.29\.2 takes for a hostname/);
+        assert.deepEqual(withRemote(["1-30-3"]), []);
+        // Without revisions, istioVersion (default 1.30.3) decides.
+        assert.deepEqual(validateMeshConfig({ clusters: [gateway, remote] }).problems, []);
+    });
+
     test("without revisions the typed config has none of the new keys", () => {
         const { config } = validateMeshConfig({ clusters: [primary] });
         assert.ok(config);
