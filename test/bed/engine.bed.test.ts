@@ -17,17 +17,15 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import * as pulumi from "@pulumi/pulumi";
-import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 
 import { renderRemoteKubeconfig } from "../../components/remote-secrets/remote-secrets-manifest";
 import { kubectlCommand } from "../../components/remote-secrets/token-request";
 import { ReaderTokenRequest } from "../../components/remote-secrets/token-request-provider";
-import { BedCluster, bedBinDir, bedUnavailable, startBedCluster } from "./api-server";
+import { BedCluster, bedBinDir, startBedCluster } from "./api-server";
+import { engineStack, engineUnavailable } from "./engine";
 
-const REPO = path.resolve(__dirname, "../..");
-const PULUMI = path.join(bedBinDir(), "pulumi");
-const unavailable =
-    bedUnavailable() ?? (fs.existsSync(PULUMI) ? undefined : `no pulumi in ${bedBinDir()} (run scripts/bed-build.sh)`);
+const unavailable = engineUnavailable();
 
 const NAMESPACE = "istio-system";
 const ACCOUNT = "istio-reader-service-account";
@@ -128,10 +126,6 @@ describe("the real Pulumi engine with the reader token request, on a real API se
         settings = { ttlSeconds: 600, renewBeforeSeconds: 580, kubeconfig: bed.adminKubeconfig };
 
         workDir = path.join(bed.scratchDir, "engine");
-        fs.mkdirSync(path.join(workDir, "state"), { recursive: true });
-        // The engine starts the dynamic-provider plugin (pulumi-resource-pulumi-nodejs, shipped with
-        // @pulumi/pulumi) in the project directory, and it resolves the SDK from there.
-        fs.symlinkSync(path.join(REPO, "node_modules"), path.join(workDir, "node_modules"));
         const kubectl = path.join(bedBinDir(), "kubectl");
         const program = async () => {
             const anchor = new AnchorSecret("bed-anchor", { kubectl, kubeconfig: bed.adminKubeconfig, name: ANCHOR });
@@ -154,28 +148,12 @@ describe("the real Pulumi engine with the reader token request, on a real API se
                 renewalReason: request.renewalReason,
             };
         };
-        stack = await LocalWorkspace.createOrSelectStack(
-            { stackName: "bed", projectName: "istio-multicluster-bed", program },
-            {
-                workDir,
-                pulumiCommand: await PulumiCommand.get({ root: path.dirname(bedBinDir()) }),
-                projectSettings: {
-                    name: "istio-multicluster-bed",
-                    runtime: "nodejs",
-                    backend: { url: `file://${path.join(workDir, "state")}` },
-                },
-                envVars: {
-                    PULUMI_HOME: path.join(workDir, "home"),
-                    PULUMI_CONFIG_PASSPHRASE: "bed",
-                    PULUMI_SKIP_UPDATE_CHECK: "1",
-                    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-                    PATH: [path.join(REPO, "node_modules", "@pulumi", "pulumi"), bedBinDir(), process.env.PATH].join(
-                        ":",
-                    ),
-                    ISTIO_MULTICLUSTER_KUBECTL: kubectl,
-                },
-            },
-        );
+        stack = await engineStack({
+            workDir,
+            projectName: "istio-multicluster-bed",
+            program,
+            envVars: { ISTIO_MULTICLUSTER_KUBECTL: kubectl },
+        });
     });
     after(async () => bed?.stop());
 
