@@ -14,6 +14,7 @@ import {
     parseKubeconfig,
     recordAt,
     secretEntries,
+    stringAt,
 } from "./inspect";
 // ---------------------------------------------------------------------------------------------
 // 6. Remote secrets: token credentials, never the holder itself
@@ -202,6 +203,20 @@ function remoteSecretKubeconfigs(args: ResourceValidationArgs): [string, string]
 
 const DAY_SECONDS = 86_400;
 
+/**
+ * The program writes on a Secret of expiring tokens how many days before expiry it re-mints them
+ * (`remoteSecrets.renewBeforeDays`). A token deployed with less left than that should have been
+ * re-minted by this run, so that margin, not the knob, is what such a Secret's tokens are held to:
+ * a 30-day token renewed 10 days ahead is healthy with 29 days left.
+ */
+const ANNOTATION_TOKEN_RENEW_BEFORE_DAYS = "istio-multicluster.io/token-renew-before-days";
+
+function renewalMarginDays(props: Record<string, unknown>): number | undefined {
+    const value = stringAt(props, "metadata", "annotations", ANNOTATION_TOKEN_RENEW_BEFORE_DAYS);
+    if (typeof value !== "string" || !/^\d+$/.test(value)) return undefined;
+    return Number(value);
+}
+
 export const remoteSecretTokenExpiry: ResourceValidationPolicy = {
     name: "remote-secret-token-expiry",
     description:
@@ -218,18 +233,21 @@ export const remoteSecretTokenExpiry: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const cfg = knobs("remote-secret-token-expiry", args);
         const now = Date.now() / 1000;
+        const margin = renewalMarginDays(toInput(args).props);
+        const minDays = margin ?? cfg.minRemainingDays;
+        const why = margin !== undefined ? " (the renewal margin of this Secret)" : "";
         for (const [key, text] of remoteSecretKubeconfigs(args)) {
             for (const t of kubeconfigTokenLifetimes(text)) {
                 if (t.exp === null) continue;
                 const left = (t.exp - now) / DAY_SECONDS;
-                if (left >= cfg.minRemainingDays) continue;
+                if (left >= minDays) continue;
                 const when = new Date(t.exp * 1000).toISOString();
                 const r = toInput(args);
                 report(
                     left <= 0
                         ? `${secretLabel(r)}, key ${key}: the token of user ${t.user} expired on ${when}.`
                         : `${secretLabel(r)}, key ${key}: the token of user ${t.user} expires on ${when}, ` +
-                              `in less than ${cfg.minRemainingDays} days.`,
+                              `in less than ${minDays} days${why}.`,
                 );
             }
         }

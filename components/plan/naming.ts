@@ -25,6 +25,12 @@ export const ANNOTATION_CONTROL_PLANE_CLUSTERS = "topology.istio.io/controlPlane
 export const LABEL_MULTICLUSTER_SECRET = "istio/multiCluster";
 export const ANNOTATION_SECRET_CLUSTER = "networking.istio.io/cluster";
 export const ANNOTATION_NODE_SELECTOR = "traffic.istio.io/nodeSelector";
+/**
+ * On a remote Secret whose tokens expire (`tokenMode: tokenRequest`): how many days before expiry
+ * the program re-mints them (`remoteSecrets.renewBeforeDays`), the margin the policy pack holds
+ * each token to.
+ */
+export const ANNOTATION_TOKEN_RENEW_BEFORE_DAYS = "istio-multicluster.io/token-renew-before-days";
 
 /** Pulumi resource name of a per-cluster resource: `<cluster>-<what>`. */
 export function resourceName(cluster: string, what: string): string {

@@ -9,6 +9,7 @@ import * as yaml from "js-yaml";
 import { RemoteSecretsConfig } from "../config/config";
 import {
     ANNOTATION_SECRET_CLUSTER,
+    ANNOTATION_TOKEN_RENEW_BEFORE_DAYS,
     ISTIO_NAMESPACE,
     LABEL_MULTICLUSTER_SECRET,
     READER_SERVICE_ACCOUNT,
@@ -260,15 +261,25 @@ export function remoteSecretSourcesByHolder(
 /**
  * Metadata of a remote Secret. The per-source shape is istioctl's (tools such as Kiali read the
  * cluster name from the annotation); a per-holder Secret names several clusters, so it carries no
- * cluster annotation: istiod itself only needs the label and the data keys.
+ * cluster annotation: istiod itself only needs the label and the data keys. With expiring tokens
+ * (`tokenRenewBeforeDays`, `tokenMode: tokenRequest`) it says how early they are re-minted.
  */
-export function remoteSecretMetadata(planned: PlannedRemoteSecret): SecretManifest["metadata"] {
+export function remoteSecretMetadata(
+    planned: PlannedRemoteSecret,
+    tokenRenewBeforeDays?: number,
+): SecretManifest["metadata"] {
     const perSource = planned.objectName !== PER_HOLDER_SECRET_NAME;
+    const annotations: Record<string, string> = {
+        ...(perSource ? { [ANNOTATION_SECRET_CLUSTER]: planned.sources[0] } : {}),
+        ...(tokenRenewBeforeDays !== undefined
+            ? { [ANNOTATION_TOKEN_RENEW_BEFORE_DAYS]: String(tokenRenewBeforeDays) }
+            : {}),
+    };
     return {
         name: planned.objectName,
         namespace: ISTIO_NAMESPACE,
         labels: { [LABEL_MULTICLUSTER_SECRET]: "true" },
-        ...(perSource ? { annotations: { [ANNOTATION_SECRET_CLUSTER]: planned.sources[0] } } : {}),
+        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     };
 }
 
@@ -297,11 +308,12 @@ export function remoteSecretData(
 export function remoteSecretManifest(
     planned: PlannedRemoteSecret,
     kubeconfigs: Record<string, string>,
+    tokenRenewBeforeDays?: number,
 ): SecretManifest {
     return {
         apiVersion: "v1",
         kind: "Secret",
-        metadata: remoteSecretMetadata(planned),
+        metadata: remoteSecretMetadata(planned, tokenRenewBeforeDays),
         type: "Opaque",
         data: remoteSecretData(planned, kubeconfigs),
     };

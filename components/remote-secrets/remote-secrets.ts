@@ -353,6 +353,11 @@ export interface RemoteSecretsArgs {
     provider: k8s.Provider;
     /** The holder's `istio-system` namespace (and anything else the Secrets must follow). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * `tokenMode: tokenRequest`: `remoteSecrets.renewBeforeDays`, written on each Secret so that
+     * the policy pack holds its tokens to that margin; absent for tokens that do not expire.
+     */
+    tokenRenewBeforeDays?: number;
 }
 
 /**
@@ -417,7 +422,7 @@ export class RemoteSecrets extends pulumi.ComponentResource {
         return new k8s.core.v1.Secret(
             planned.resourceName,
             {
-                metadata: remoteSecretMetadata(planned),
+                metadata: remoteSecretMetadata(planned, args.tokenRenewBeforeDays),
                 type: "Opaque",
                 data: pulumi.secret(this.secretData(planned, sources)),
             },
@@ -585,6 +590,9 @@ export function createMeshRemoteSecrets(
                 layout: args.settings.layout,
                 provider: holder.provider,
                 dependsOn: holder.namespace ? [holder.namespace] : undefined,
+                ...(args.settings.tokenMode === "tokenRequest"
+                    ? { tokenRenewBeforeDays: args.settings.renewBeforeDays }
+                    : {}),
             },
             opts,
         );

@@ -408,7 +408,7 @@ describe("tokenRequest: plan diffs", () => {
         const pairs = ["cluster1", "cluster2", "cluster3"].flatMap((h) =>
             ["cluster1", "cluster2", "cluster3"].filter((s) => s !== h).map((s) => `${h}-remote-secret-${s}`),
         );
-        assert.deepEqual(diff.changed, Object.fromEntries(pairs.map((n) => [n, ["data"]])));
+        assert.deepEqual(diff.changed, Object.fromEntries(pairs.map((n) => [n, ["data", "metadata"]])));
     });
 
     it("and back: the same three steps the other way", async () => {
@@ -473,6 +473,30 @@ describe("tokenRequest under the policy pack", () => {
         const stale = await expiryFindings(new Date(Date.now() - 100 * DAY_S * 1000));
         assert.equal(stale.length, 2, "one per holder's remote secret");
         assert.ok(stale.every((d) => d.enforcementLevel === "mandatory" && /expired on/.test(d.message)));
+    });
+
+    it("holds a token to its own renewal margin: 30-day tokens renewed 10 days ahead pass fresh, fail once inside the margin", async () => {
+        // examples/Pulumi.expiring-tokens.yaml: a fresh token has under 30 days left, less than the
+        // knob's default, yet is healthy; the Secret says how early the program renews it.
+        const short = meshOf([c1, c2], {
+            remoteSecrets: {
+                tokenMode: "tokenRequest",
+                readerAccounts: "perHolder",
+                tokenTtlDays: 30,
+                renewBeforeDays: 10,
+            },
+        });
+        const findings = async (mintedDaysAgo: number) =>
+            (
+                await diagnose(
+                    await recordProgram(short, false, { now: new Date(Date.now() - mintedDaysAgo * DAY_S * 1000) }),
+                )
+            ).filter((d) => d.policyName === "remote-secret-token-expiry");
+        assert.deepEqual(await findings(0), []);
+        assert.deepEqual(await findings(19), [], "11 days left: not yet inside the 10-day margin");
+        const due = await findings(21);
+        assert.equal(due.length, 2);
+        assert.match(due[0].message, /expires on .*, in less than 10 days \(the renewal margin of this Secret\)/);
     });
 });
 
