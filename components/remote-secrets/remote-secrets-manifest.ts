@@ -8,6 +8,7 @@
 import * as yaml from "js-yaml";
 import { RemoteSecretsConfig } from "../config/config";
 import {
+    ANNOTATION_CONTROL_PLANE_CLUSTERS,
     ANNOTATION_SECRET_CLUSTER,
     ANNOTATION_TOKEN_RENEW_BEFORE_DAYS,
     ISTIO_NAMESPACE,
@@ -53,14 +54,27 @@ export interface RemoteKubeconfigInput {
     token: string;
     /** SNI / certificate name to expect when it differs from the host of `server`. */
     tlsServerName?: string;
+    /**
+     * When the source is a remote: the primary that leads it (its `istio-system` annotation
+     * `topology.istio.io/controlPlaneClusters`). Written as a comment line, see
+     * {@link renderRemoteKubeconfig}.
+     */
+    controlPlane?: string;
 }
 
 /**
  * Renders the kubeconfig istiod uses to watch a source cluster: one cluster, user and context,
  * all named after the source, authenticating with the reader token only.
+ *
+ * A remote source's kubeconfig starts with a comment naming the primary that leads it. istiod
+ * decides whether it leads a remote (patches its webhooks, writes its `istio-ca-root-cert`
+ * ConfigMaps) once, when it starts watching it (`checkShouldLead` in
+ * pilot/pkg/serviceregistry/kube/controller/multicluster.go), and starts watching anew only when
+ * the kubeconfig's bytes change (pkg/kube/multicluster/secretcontroller.go). Moving a remote to
+ * another primary changes the comment, so every primary re-reads the remote's annotation.
  */
 export function renderRemoteKubeconfig(input: RemoteKubeconfigInput): string {
-    const { clusterName, server, caData, token, tlsServerName } = input;
+    const { clusterName, server, caData, token, tlsServerName, controlPlane } = input;
     if (!clusterName) throw new Error("renderRemoteKubeconfig: clusterName is empty");
     if (!token) throw new Error(`remote kubeconfig for cluster ${clusterName}: the reader token is empty`);
     if (!caData) throw new Error(`remote kubeconfig for cluster ${clusterName}: the API server CA data is empty`);
@@ -76,7 +90,8 @@ export function renderRemoteKubeconfig(input: RemoteKubeconfigInput): string {
         "current-context": clusterName,
     };
     // lineWidth -1: a JWT or a long URL must never be folded across lines.
-    return yaml.dump(kubeconfig, { lineWidth: -1, noRefs: true });
+    const body = yaml.dump(kubeconfig, { lineWidth: -1, noRefs: true });
+    return controlPlane ? `# ${ANNOTATION_CONTROL_PLANE_CLUSTERS}: ${controlPlane}\n${body}` : body;
 }
 
 function assertHttpsUrl(clusterName: string, server: string): void {

@@ -322,6 +322,8 @@ export interface RemoteSecretSource {
     apiServer: pulumi.Input<string>;
     /** Optional TLS server name when the certificate does not cover the host of `apiServer`. */
     tlsServerName?: pulumi.Input<string>;
+    /** When the source is a remote: the primary that leads it (see `renderRemoteKubeconfig`). */
+    controlPlane?: string;
     /** The source's reader credential (a {@link ClusterReaderToken} today). */
     reader: RemoteReaderCredential;
     /**
@@ -337,7 +339,14 @@ export function remoteKubeconfig(source: Omit<RemoteSecretSource, "kubeconfig">)
         pulumi
             .all([source.apiServer, source.tlsServerName, source.reader.token, source.reader.caData])
             .apply(([server, tlsServerName, token, caData]) =>
-                renderRemoteKubeconfig({ clusterName: source.name, server, caData, token, tlsServerName }),
+                renderRemoteKubeconfig({
+                    clusterName: source.name,
+                    server,
+                    caData,
+                    token,
+                    tlsServerName,
+                    controlPlane: source.controlPlane,
+                }),
             ),
     );
 }
@@ -560,10 +569,20 @@ export function createMeshRemoteSecrets(
     const holderReaders = perHolder ? createHolderReaders(args, clusterOf, opts) : {};
 
     // A shared token gives one kubeconfig per watched cluster, rendered once for every holder.
+    const controlPlaneOf = (name: string) => {
+        const planned = args.plan.clusters.find((c) => c.name === name);
+        return planned?.role === "remote" ? planned.controlPlane : undefined;
+    };
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     for (const [name, reader] of Object.entries(readers)) {
         const { apiServer, tlsServerName } = clusterOf(name);
-        kubeconfigs[name] = remoteKubeconfig({ name, apiServer, tlsServerName, reader });
+        kubeconfigs[name] = remoteKubeconfig({
+            name,
+            apiServer,
+            tlsServerName,
+            controlPlane: controlPlaneOf(name),
+            reader,
+        });
     }
     const sourceFor = (holder: string, source: string): RemoteSecretSource => {
         const { apiServer, tlsServerName } = clusterOf(source);
@@ -573,6 +592,7 @@ export function createMeshRemoteSecrets(
             name: source,
             apiServer,
             tlsServerName,
+            controlPlane: controlPlaneOf(source),
             reader,
             kubeconfig: perHolder ? undefined : kubeconfigs[source],
         };

@@ -99,13 +99,15 @@ describe("docs/operations.md: what each edit changes", () => {
         assert.deepEqual(d.changed, { "cluster1-istiod": ["values"] });
     });
 
-    test("re-pointing a remote moves the istiod exposure; remote secrets stay", async () => {
+    test("re-pointing a remote moves the istiod exposure and rewrites the remote secrets about it, so each primary re-reads who leads it", async () => {
         const d = await diff(mixedMesh(), mesh([p1, p2, remoteOf("cluster2", "network3")]));
         assert.deepEqual(d.created, ["cluster2-istiod-gateway", "cluster2-istiod-vs"]);
         assert.deepEqual(d.deleted, ["cluster1-istiod-gateway", "cluster1-istiod-vs"]);
         assert.deepEqual(d.changed, {
             "cluster1-istiod": ["values"],
+            "cluster1-remote-secret-cluster3": ["data"],
             "cluster2-istiod": ["values"],
+            "cluster2-remote-secret-cluster3": ["data"],
             "cluster3-istio-system": ["metadata"],
             "cluster3-istiod": ["values"],
         });

@@ -32,6 +32,7 @@ import {
     validateKubernetesObjects,
 } from "../harness";
 import { meshConfig } from "../istio-fixtures";
+import { meshOf, meshResources } from "../plan-diff";
 import { analyzeEach, analyzeStack, fromRecorded } from "../policy-driver";
 import { explicitProvider, remoteSecretCredentials, remoteSecretsMatchClusters } from "../../policies/rules";
 
@@ -755,5 +756,34 @@ describe("remoteSecretLayoutAdvice", () => {
             messages.filter((m) => m.includes("remoteSecrets.layout")),
             [`warning: [runtime] ${remoteSecretLayoutAdvice(buildMeshPlan(config).remoteSecretPairs, "perSource")}`],
         );
+    });
+});
+
+describe("a remote's kubeconfig names the primary that leads it", () => {
+    const input = { clusterName: "cluster3", server: "https://172.18.0.4:6443", caData: CA_DATA, token: TOKEN };
+
+    it("as a comment line, which changes the bytes istiod compares and nothing that is parsed", () => {
+        const led = renderRemoteKubeconfig({ ...input, controlPlane: "cluster1" });
+        assert.equal(led.split("\n")[0], "# topology.istio.io/controlPlaneClusters: cluster1");
+        assert.deepEqual(yaml.load(led), yaml.load(renderRemoteKubeconfig(input)));
+        assert.notEqual(led, renderRemoteKubeconfig({ ...input, controlPlane: "cluster2" }));
+    });
+
+    it("in every primary, written after the remote's namespace annotation; a primary's kubeconfig has no such line", async () => {
+        const config = meshOf([
+            { name: "cluster1", network: "network1" },
+            { name: "cluster2", network: "network2" },
+            { name: "cluster3", network: "network3", role: "remote", controlPlane: "cluster1" },
+        ]);
+        const resources = [...(await meshResources(config)).values()];
+        const namespace = find(resources, "kubernetes:core/v1:Namespace", "cluster3-istio-system");
+        for (const holder of ["cluster1", "cluster2"]) {
+            const aboutRemote = find(resources, "kubernetes:core/v1:Secret", `${holder}-remote-secret-cluster3`);
+            const text = Buffer.from(aboutRemote.inputs.data.cluster3 as string, "base64").toString("utf8");
+            assert.match(text, /^# topology\.istio\.io\/controlPlaneClusters: cluster1\n/);
+            assert.ok(dependsOn(resources, aboutRemote, namespace), `${holder}: after the annotation`);
+        }
+        const aboutPrimary = find(resources, "kubernetes:core/v1:Secret", "cluster1-remote-secret-cluster2");
+        assert.doesNotMatch(Buffer.from(aboutPrimary.inputs.data.cluster2 as string, "base64").toString("utf8"), /^#/);
     });
 });
