@@ -45,7 +45,9 @@ export function cacertsProblems(entries: Map<string, string | Unknown>): string[
     const problems: string[] = [];
     const keys = [...entries.keys()];
     const missing = CACERTS_KEYS.filter((k) => !entries.has(k));
-    const extra = keys.filter((k) => !(CACERTS_KEYS as readonly string[]).includes(k));
+    const extra = keys.filter(
+        (k) => !(CACERTS_KEYS as readonly string[]).includes(k) && !OPTIONAL_CACERTS_KEYS.includes(k),
+    );
     if (missing.length > 0) problems.push(`lacks ${missing.join(", ")}`);
     if (extra.length > 0) problems.push(`has unexpected key(s) ${extra.join(", ")}`);
 
@@ -67,10 +69,18 @@ export function cacertsProblems(entries: Map<string, string | Unknown>): string[
                 problems.push("ca-key.pem is not the private key of ca-cert.pem");
             }
         }
-        if (roots.length > 0 && !roots.some((root) => safeVerify(caCert, root.publicKey))) {
-            problems.push("ca-cert.pem is not signed by (a certificate in) root-cert.pem");
-        }
+        // Signed by the root, directly or through the next certificates of the chain when the CA
+        // sits deeper (root → intermediate → ca-cert.pem): each one signed by the next.
         const chainText = entries.get("cert-chain.pem");
+        const above = typeof chainText === "string" ? certificatesIn(chainText).slice(1) : [];
+        const reachesRoot = (cert: X509Certificate, rest: X509Certificate[]): boolean =>
+            roots.some((root) => safeVerify(cert, root.publicKey)) ||
+            (rest.length > 0 && safeVerify(cert, rest[0].publicKey) && reachesRoot(rest[0], rest.slice(1)));
+        if (roots.length > 0 && !reachesRoot(caCert, above)) {
+            problems.push(
+                "ca-cert.pem is not signed by (a certificate in) root-cert.pem, directly or through cert-chain.pem",
+            );
+        }
         if (typeof chainText === "string") {
             const chain = certificatesIn(chainText);
             if (chain.length === 0) problems.push("cert-chain.pem holds no readable certificate");
@@ -81,6 +91,12 @@ export function cacertsProblems(entries: Map<string, string | Unknown>): string[
     }
     return problems;
 }
+
+/**
+ * Keys Istio's plug-in CA also reads when present: the CA's certificate revocation list
+ * (`ca-crl.pem`, security/pkg/pki/ca/ca.go `CACRLFile`, published by istiod 1.30).
+ */
+const OPTIONAL_CACERTS_KEYS: readonly string[] = ["ca-crl.pem"];
 
 function safeVerify(cert: X509Certificate, key: KeyObject): boolean {
     try {
@@ -94,8 +110,8 @@ export const cacertsKeys: ResourceValidationPolicy = {
     name: "cacerts-secret-keys",
     description:
         "Every `cacerts` Secret (Istio's plug-in CA) carries exactly ca-cert.pem, ca-key.pem, root-cert.pem and " +
-        "cert-chain.pem, and they fit together: the key belongs to the CA certificate, which the root signed and " +
-        "which heads the chain.",
+        "cert-chain.pem (and optionally ca-crl.pem), and they fit together: the key belongs to the CA certificate, " +
+        "which the root signed (directly or through the chain) and which heads the chain.",
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps:

@@ -23,6 +23,8 @@ export interface Pki {
     root: Issued;
     /** An intermediate CA for `cluster` signed by the root (`ca: false`: a leaf certificate instead). */
     intermediate(cluster: string, opts?: { ca?: boolean }): Promise<Issued>;
+    /** A CA for `cluster` one level deeper: root → `middle` → `ca`. */
+    deeperIntermediate(cluster: string): Promise<{ middle: Issued; ca: Issued }>;
 }
 
 async function keyPem(key: crypto.webcrypto.CryptoKey): Promise<string> {
@@ -51,34 +53,48 @@ export async function makePki(rootDays = 3650, intermediateDays = 730): Promise<
     });
     const root = { certPem: rootCert.toString("pem") + "\n", keyPem: await keyPem(rootKeys.privateKey) };
     let serial = 2;
+    /** A certificate for `subject` signed by `issuer` (the root, or another CA of this PKI). */
+    const issue = async (
+        subject: string,
+        issuer: { subject: string; key: crypto.webcrypto.CryptoKey },
+        ca: boolean,
+        pathLength?: number,
+    ) => {
+        const keys = (await crypto.webcrypto.subtle.generateKey(EC, true, [
+            "sign",
+            "verify",
+        ])) as crypto.webcrypto.CryptoKeyPair;
+        const cert = await x509.X509CertificateGenerator.create({
+            serialNumber: (serial++).toString(16).padStart(2, "0"),
+            subject,
+            issuer: issuer.subject,
+            notBefore: new Date(now - DAY),
+            notAfter: new Date(now + intermediateDays * DAY),
+            publicKey: keys.publicKey,
+            signingKey: issuer.key,
+            signingAlgorithm: EC,
+            extensions: [
+                new x509.BasicConstraintsExtension(ca, ca ? pathLength : undefined, true),
+                new x509.KeyUsagesExtension(
+                    ca
+                        ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
+                        : x509.KeyUsageFlags.digitalSignature,
+                    true,
+                ),
+            ],
+        });
+        const issued = { certPem: cert.toString("pem") + "\n", keyPem: await keyPem(keys.privateKey) };
+        return { issued, signer: { subject, key: keys.privateKey } };
+    };
+    const rootSigner = { subject: rootCert.subject, key: rootKeys.privateKey };
     return {
         root,
-        intermediate: async (cluster: string, opts: { ca?: boolean } = {}) => {
-            const ca = opts.ca ?? true;
-            const keys = (await crypto.webcrypto.subtle.generateKey(EC, true, [
-                "sign",
-                "verify",
-            ])) as crypto.webcrypto.CryptoKeyPair;
-            const cert = await x509.X509CertificateGenerator.create({
-                serialNumber: (serial++).toString(16).padStart(2, "0"),
-                subject: `O=Istio, CN=Intermediate CA, L=${cluster}`,
-                issuer: rootCert.subject,
-                notBefore: new Date(now - DAY),
-                notAfter: new Date(now + intermediateDays * DAY),
-                publicKey: keys.publicKey,
-                signingKey: rootKeys.privateKey,
-                signingAlgorithm: EC,
-                extensions: [
-                    new x509.BasicConstraintsExtension(ca, ca ? 0 : undefined, true),
-                    new x509.KeyUsagesExtension(
-                        ca
-                            ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
-                            : x509.KeyUsageFlags.digitalSignature,
-                        true,
-                    ),
-                ],
-            });
-            return { certPem: cert.toString("pem") + "\n", keyPem: await keyPem(keys.privateKey) };
+        intermediate: async (cluster: string, opts: { ca?: boolean } = {}) =>
+            (await issue(`O=Istio, CN=Intermediate CA, L=${cluster}`, rootSigner, opts.ca ?? true, 0)).issued,
+        deeperIntermediate: async (cluster: string) => {
+            const middle = await issue(`O=Istio, CN=Regional CA, L=${cluster}`, rootSigner, true, 1);
+            const ca = await issue(`O=Istio, CN=Intermediate CA, L=${cluster}`, middle.signer, true, 0);
+            return { middle: middle.issued, ca: ca.issued };
         },
     };
 }

@@ -233,6 +233,25 @@ describe("cacerts-secret-keys and no-root-ca-private-key", () => {
         expectClean(await analyzeResource(viaData, policies));
     });
 
+    it("pass what Istio's plug-in CA also reads: a CRL (ca-crl.pem), and a CA one level deeper with its chain", async () => {
+        const ca = await getPki();
+        const withCrl = { ...cacertsData(ca, await ca.intermediate("east")), "ca-crl.pem": "(a PEM CRL)" };
+        expectClean(await analyzeResource(secret("east", "cacerts", withCrl), policies), "cacerts-secret-keys");
+        const { middle, ca: deep } = await ca.deeperIntermediate("east");
+        const deeper = {
+            ...cacertsData(ca, deep),
+            "cert-chain.pem": deep.certPem + middle.certPem + ca.root.certPem,
+        };
+        expectClean(await analyzeResource(secret("east", "cacerts", deeper), policies), "cacerts-secret-keys");
+        // The same CA without the certificate in the middle does not reach the root.
+        const gap = { ...deeper, "cert-chain.pem": deep.certPem + ca.root.certPem };
+        expectViolation(
+            await analyzeResource(secret("east", "cacerts", gap), policies),
+            "cacerts-secret-keys",
+            /not signed by .*root-cert\.pem, directly or through cert-chain\.pem/,
+        );
+    });
+
     it("fail missing and extra keys", async () => {
         const ca = await getPki();
         const data: Record<string, string> = cacertsData(ca, await ca.intermediate("east"));
