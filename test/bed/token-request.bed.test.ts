@@ -194,6 +194,20 @@ describe("tokenRequest on a real API server", { skip: unavailable }, () => {
         const secrets = bed.kubectl(["-n", "istio-system", "get", "secrets"], kubeconfig);
         assert.notEqual(secrets.code, 0);
         assert.match(secrets.stderr, /forbidden/);
+        // A remote's kubeconfig opens with a comment naming its primary; client-go (kubectl's
+        // loader, and istiod's) reads it the same.
+        const aboutRemote = renderRemoteKubeconfig({
+            clusterName: "bed",
+            server: bed.server,
+            caData: outs.caData,
+            token: outs.token,
+            controlPlane: "cluster1",
+        });
+        assert.match(aboutRemote, /^# topology\.istio\.io\/controlPlaneClusters: cluster1\n/);
+        assert.equal(
+            whoami(bed, aboutRemote).stdout,
+            "system:serviceaccount:istio-system:istio-reader-service-account",
+        );
     });
 
     it("perHolder: deleting one holder's anchor revokes exactly its token; the other holder still reads", async () => {
