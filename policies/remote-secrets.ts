@@ -206,14 +206,15 @@ const DAY_SECONDS = 86_400;
 /**
  * The program writes on a Secret of expiring tokens how many days before expiry it re-mints them
  * (`remoteSecrets.renewBeforeDays`). A token deployed with less left than that should have been
- * re-minted by this run, so that margin, not the knob, is what such a Secret's tokens are held to:
- * a 30-day token renewed 10 days ahead is healthy with 29 days left.
+ * re-minted by this run, so such a Secret's tokens are held to that margin where it is below the
+ * knob: a 30-day token renewed 10 days ahead is healthy with 29 days left. Only whole days from 1
+ * count, so an annotation cannot turn the rule into "expired only".
  */
 const ANNOTATION_TOKEN_RENEW_BEFORE_DAYS = "istio-multicluster.io/token-renew-before-days";
 
 function renewalMarginDays(props: Record<string, unknown>): number | undefined {
     const value = stringAt(props, "metadata", "annotations", ANNOTATION_TOKEN_RENEW_BEFORE_DAYS);
-    if (typeof value !== "string" || !/^\d+$/.test(value)) return undefined;
+    if (typeof value !== "string" || !/^[1-9]\d*$/.test(value)) return undefined;
     return Number(value);
 }
 
@@ -234,8 +235,9 @@ export const remoteSecretTokenExpiry: ResourceValidationPolicy = {
         const cfg = knobs("remote-secret-token-expiry", args);
         const now = Date.now() / 1000;
         const margin = renewalMarginDays(toInput(args).props);
-        const minDays = margin ?? cfg.minRemainingDays;
-        const why = margin !== undefined ? " (the renewal margin of this Secret)" : "";
+        // The knob can only be loosened by the program's margin, never made stricter than it.
+        const minDays = margin !== undefined ? Math.min(margin, cfg.minRemainingDays) : cfg.minRemainingDays;
+        const why = margin !== undefined && margin < cfg.minRemainingDays ? " (the renewal margin of this Secret)" : "";
         for (const [key, text] of remoteSecretKubeconfigs(args)) {
             for (const t of kubeconfigTokenLifetimes(text)) {
                 if (t.exp === null) continue;

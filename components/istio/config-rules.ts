@@ -259,6 +259,17 @@ function gatewayAddressProblems(
             }
         }
     }
+    if (servedChartVersions !== undefined && !address && lbIp !== undefined && isIP(lbIp) !== 0) {
+        // Without an address the load balancer's IP becomes the remotes' remotePilotAddress.
+        const chartProblem = remotePilotAddressChartProblem(lbIp, servedChartVersions);
+        if (chartProblem) {
+            problems.push({
+                path: `${p}.loadBalancerIP`,
+                message: `This primary serves remote clusters through its load balancer, and ${chartProblem}, which admission webhooks cannot call.`,
+                fix: `Request an IPv4 loadBalancerIP, or install Istio ${IPV6_REMOTE_PILOT_ADDRESS_FROM} or newer in the remotes.`,
+            });
+        }
+    }
     if (servesRemotes && type === "NodePort" && !address) {
         problems.push({
             path: `${p}.address`,

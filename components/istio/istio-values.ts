@@ -488,7 +488,8 @@ export function injectionPath(cluster: Pick<ClusterPlan, "name" | "network">): s
  * every Service with that label and prefers those of the endpoint's own cluster over meshNetworks
  * (pilot/pkg/xds/endpoints/ep_filters.go selectNetworkGateways), so the configured address (a NAT
  * in front) would be ignored. Its pods still ask for their network's view
- * (`ISTIO_META_REQUESTED_NETWORK_VIEW`) and take their network from the namespace label.
+ * (`ISTIO_META_REQUESTED_NETWORK_VIEW`); the injector gives them the network from the istiod's
+ * `global.network` (a pod label would only override it).
  */
 export function eastWestGatewayValues(cluster: ClusterPlan, plan: MeshPlan, config: MeshConfig): HelmValues {
     const gw = cluster.eastWestGateway;
@@ -595,12 +596,6 @@ export function istiodServiceName(config: Pick<MeshConfig, "revision">): string 
 /** Namespace every chart is installed into. */
 export const RELEASE_NAMESPACE = ISTIO_NAMESPACE;
 
-/**
- * The `global.remotePilotAddress` of a remote served by `primaryName`, from that primary's
- * advertised east-west gateway address. It must be an IP: istiod's remote profile turns any other
- * value into an `ExternalName` Service, which the API server cannot call for admission webhooks
- * (istio-control/istio-discovery/templates/remote-istiod-service.yaml; istio/istio#45014).
- */
 /** The first istiod chart whose remote profile takes an IPv6 `remotePilotAddress` as an IP. */
 export const IPV6_REMOTE_PILOT_ADDRESS_FROM = "1.30.0";
 
@@ -632,6 +627,14 @@ export function remotePilotAddressChartProblem(address: string, chartVersions: r
     );
 }
 
+/**
+ * The `global.remotePilotAddress` of a remote served by `primaryName`, from that primary's
+ * advertised east-west gateway address. It must be an IP: istiod's remote profile turns any other
+ * value into an `ExternalName` Service, which the API server cannot call for admission webhooks
+ * (istio-control/istio-discovery/templates/remote-istiod-service.yaml; istio/istio#45014).
+ * `chartVersions`: the remote's istiod charts, which decide whether an IPv6 address counts as one
+ * ({@link remotePilotAddressChartProblem}).
+ */
 export function remotePilotAddressFor(address: string, primaryName: string, chartVersions: readonly string[]): string {
     const a = address.trim();
     if (a === "") {

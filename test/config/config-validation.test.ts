@@ -543,6 +543,16 @@ describe("validateMeshConfig: bad configs, one problem each", () => {
             fix: /IPv4 address.*1\.30\.0 or newer/,
         },
         {
+            name: "primary serving 1.29 remotes through an IPv6 loadBalancerIP (no address)",
+            raw: () => ({
+                ...withGateway(primaryRemote(), 0, { serviceType: "LoadBalancer", loadBalancerIP: "2001:db8::16" }),
+                istioVersion: "1.29.2",
+            }),
+            path: "clusters[0].eastWestGateway.loadBalancerIP",
+            message: /through its load balancer, and '2001:db8::16' is an IPv6 address/,
+            fix: /IPv4 loadBalancerIP/,
+        },
+        {
             name: "primary serving remotes at an IPv4-mapped IPv6 address",
             raw: () => withGateway(primaryRemote(), 0, { address: "::ffff:192.0.2.15" }),
             path: "clusters[0].eastWestGateway.address",

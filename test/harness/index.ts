@@ -416,6 +416,11 @@ export async function runUnderMocks<T>(
         tls.resetKeyAssignments(opts.stableTls ?? false);
         // One clock for the program and the mocked providers, as on one machine: the program's own
         // reading of the time (a token's registration) must agree with the provider's check.
+        if (opts.previousTokenRequests && !opts.now) {
+            // Without it the mocked check would stamp the mock epoch and the program read the real
+            // clock, and no renewal could ever count as this run's.
+            throw new Error("runUnderMocks: previousTokenRequests needs now (the run's clock)");
+        }
         if (opts.now) mock.timers.enable({ apis: ["Date"], now: opts.now });
         setConfig(opts);
         await pulumi.runtime.setMocks(mocks, MOCK_PROJECT, opts.stack ?? "test", opts.preview ?? false);

@@ -981,6 +981,32 @@ describe("reader token lifetimes (remote-secret-token-expiry, long-lived-reader-
         assert.deepEqual(await direct(rules.remoteSecretTokenExpiry, tenDays, { config: knob }), []);
     });
 
+    it("remote-secret-token-expiry: the program's renewal margin on the Secret loosens the knob, never below 1 day", async () => {
+        const withMargin = (token: string, days: string) =>
+            edited(holding(token), (p) => {
+                p.metadata.annotations = {
+                    ...p.metadata.annotations,
+                    "istio-multicluster.io/token-renew-before-days": days,
+                };
+            });
+        const twentyDays = jwt({ iat: now - 10 * DAY, exp: now + 20 * DAY });
+        assert.deepEqual(await direct(rules.remoteSecretTokenExpiry, withMargin(twentyDays, "10"), {}), []);
+        const nineDays = jwt({ iat: now - 21 * DAY, exp: now + 9 * DAY });
+        assert.match(
+            (await direct(rules.remoteSecretTokenExpiry, withMargin(nineDays, "10"), {})).join("\n"),
+            /in less than 10 days \(the renewal margin of this Secret\)/,
+        );
+        // A looser knob still applies, and an annotation of 0 (or garbage) is ignored.
+        const looser = { config: { minRemainingDays: 5 } };
+        assert.deepEqual(await direct(rules.remoteSecretTokenExpiry, withMargin(nineDays, "10"), looser), []);
+        for (const bogus of ["0", "-3", "ten"]) {
+            assert.match(
+                (await direct(rules.remoteSecretTokenExpiry, withMargin(twentyDays, bogus), {})).join("\n"),
+                /in less than 30 days\.$/,
+            );
+        }
+    });
+
     it("long-lived-reader-token: in production stacks, a token without exp or living longer than the knob", async () => {
         const prod = { stackTags: { environment: "production" } };
         const legacy = await direct(rules.longLivedReaderToken, holding(jwt({})), prod);
