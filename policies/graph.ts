@@ -167,22 +167,23 @@ export function isEastWestGatewayRelease(release: HelmReleaseView): boolean {
     const gatewayName = stringAt(release.values, "name");
     if (gatewayName === EAST_WEST_GATEWAY) return true;
     if (gatewayName === undefined && release.releaseName === EAST_WEST_GATEWAY) return true;
-    const networkGateway = stringAt(release.values, "networkGateway");
-    return isUnknown(networkGateway) || (typeof networkGateway === "string" && networkGateway !== "");
+    return isSet(stringAt(release.values, "networkGateway"));
+}
+
+/** A set value: unknown (preview) or a non-empty string. */
+function isSet(value: unknown): value is string | Unknown {
+    return isUnknown(value) || (typeof value === "string" && value !== "");
 }
 
 function gatewayNetwork(values: Record<string, unknown> | Unknown): Maybe<string> {
     const networkGateway = stringAt(values, "networkGateway");
-    if (isUnknown(networkGateway) || (typeof networkGateway === "string" && networkGateway !== "")) {
-        return networkGateway;
-    }
+    if (isSet(networkGateway)) return networkGateway;
     const labels = recordAt(values, "labels");
     if (isUnknown(labels)) return UNKNOWN;
     const label = labels?.[LABEL_NETWORK];
-    if (isUnknown(label)) return UNKNOWN;
-    if (typeof label === "string" && label !== "") return label;
+    if (isSet(label)) return label;
     const view = stringAt(values, "env", "ISTIO_META_REQUESTED_NETWORK_VIEW");
-    return isUnknown(view) || (typeof view === "string" && view !== "") ? view : undefined;
+    return isSet(view) ? view : undefined;
 }
 
 function hasMultiClusterLabel(node: StackNode): boolean {

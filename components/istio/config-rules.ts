@@ -197,6 +197,19 @@ function servedRemotesChartVersions(ctx: ConfigRuleContext, primary: string): st
     return versions;
 }
 
+/** An IP at `path` that the remotes' istiod charts (`chartVersions`) would not take for one. */
+function remotePilotAddressProblems(path: string, ip: string, chartVersions: string[]): ConfigProblem[] {
+    const chartProblem = remotePilotAddressChartProblem(ip, chartVersions);
+    if (!chartProblem) return [];
+    return [
+        {
+            path,
+            message: `This primary serves remote clusters at this IP, and ${chartProblem}, which admission webhooks cannot call.`,
+            fix: `Use an IPv4 address in ${path}, or install Istio ${IPV6_REMOTE_PILOT_ADDRESS_FROM} or newer in the remotes.`,
+        },
+    ];
+}
+
 /**
  * Rules of the address the gateway is advertised at (and its annotations). `servedChartVersions`:
  * on a primary that serves remotes, the istiod chart versions of those remotes (the address is
@@ -249,26 +262,12 @@ function gatewayAddressProblems(
                 fix: `Set ${p}.address to an IP address of the gateway (resolve the hostname to a stable IP).`,
             });
         } else if (servedChartVersions !== undefined) {
-            const chartProblem = remotePilotAddressChartProblem(address, servedChartVersions);
-            if (chartProblem) {
-                problems.push({
-                    path: `${p}.address`,
-                    message: `This primary serves remote clusters, and ${chartProblem}, which admission webhooks cannot call.`,
-                    fix: `Set ${p}.address to an IPv4 address of the gateway, or install Istio ${IPV6_REMOTE_PILOT_ADDRESS_FROM} or newer in the remotes.`,
-                });
-            }
+            problems.push(...remotePilotAddressProblems(`${p}.address`, address, servedChartVersions));
         }
     }
     if (servedChartVersions !== undefined && !address && lbIp !== undefined && isIP(lbIp) !== 0) {
         // Without an address the load balancer's IP becomes the remotes' remotePilotAddress.
-        const chartProblem = remotePilotAddressChartProblem(lbIp, servedChartVersions);
-        if (chartProblem) {
-            problems.push({
-                path: `${p}.loadBalancerIP`,
-                message: `This primary serves remote clusters through its load balancer, and ${chartProblem}, which admission webhooks cannot call.`,
-                fix: `Request an IPv4 loadBalancerIP, or install Istio ${IPV6_REMOTE_PILOT_ADDRESS_FROM} or newer in the remotes.`,
-            });
-        }
+        problems.push(...remotePilotAddressProblems(`${p}.loadBalancerIP`, lbIp, servedChartVersions));
     }
     if (servesRemotes && type === "NodePort" && !address) {
         problems.push({

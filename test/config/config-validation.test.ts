@@ -539,8 +539,8 @@ describe("validateMeshConfig: bad configs, one problem each", () => {
             raw: () => ({ ...withGateway(primaryRemote(), 0, { address: "2001:db8::15" }), istioVersion: "1.29.2" }),
             path: "clusters[0].eastWestGateway.address",
             message:
-                /serves remote clusters, and '2001:db8::15' is an IPv6 address, which the istiod chart 1\.29\.2 takes for a hostname/,
-            fix: /IPv4 address.*1\.30\.0 or newer/,
+                /serves remote clusters at this IP, and '2001:db8::15' is an IPv6 address, which the istiod chart 1\.29\.2 takes for a hostname/,
+            fix: /IPv4 address in clusters\[0\]\.eastWestGateway\.address.*1\.30\.0 or newer/,
         },
         {
             name: "primary serving 1.29 remotes through an IPv6 loadBalancerIP (no address)",
@@ -549,8 +549,8 @@ describe("validateMeshConfig: bad configs, one problem each", () => {
                 istioVersion: "1.29.2",
             }),
             path: "clusters[0].eastWestGateway.loadBalancerIP",
-            message: /through its load balancer, and '2001:db8::16' is an IPv6 address/,
-            fix: /IPv4 loadBalancerIP/,
+            message: /at this IP, and '2001:db8::16' is an IPv6 address/,
+            fix: /IPv4 address in clusters\[0\]\.eastWestGateway\.loadBalancerIP/,
         },
         {
             name: "primary serving remotes at an IPv4-mapped IPv6 address",

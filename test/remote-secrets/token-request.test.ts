@@ -522,32 +522,21 @@ describe("tokenRequest in npm run plan", () => {
 describe("tokenRequest renewal in the mock graph (runs with recorded state, through the engine's steps)", () => {
     const config = meshOf([c1, c2], requested("perHolder"));
     const day = (n: number) => new Date(Date.parse("2026-01-01T00:00:00Z") + n * DAY_S * 1000);
-    const tokenRequests = (run: Map<string, RecordedResource>) =>
-        [...run.values()].filter((r) => r.type === "pulumi-nodejs:dynamic:Resource");
-    /** The recorded state of each token after an up on `issued[name]`. */
-    async function recorded(issued: Record<string, Date>) {
-        return Object.fromEntries(
-            await Promise.all(
-                tokenRequests(await meshResources(config)).map(
-                    async (r) => [r.name, await tokenRequestState(r.inputs, issued[r.name])] as const,
-                ),
-            ),
-        );
-    }
-    /** The state each token records after `run`, an up at `now` on `previous`. */
-    async function recordedAfter(
+    type TokenStates = Record<string, Record<string, unknown>>;
+    /** The state each token of `run` records, by resource name. */
+    async function statesOf(
         run: Map<string, RecordedResource>,
-        now: Date,
-        previous: Record<string, Record<string, unknown>>,
-    ) {
-        return Object.fromEntries(
-            await Promise.all(
-                tokenRequests(run).map(
-                    async (r) => [r.name, await tokenRequestState(r.inputs, now, previous[r.name])] as const,
-                ),
-            ),
-        );
+        state: (r: RecordedResource) => Promise<Record<string, unknown>>,
+    ): Promise<TokenStates> {
+        const tokens = [...run.values()].filter((r) => r.type === "pulumi-nodejs:dynamic:Resource");
+        return Object.fromEntries(await Promise.all(tokens.map(async (r) => [r.name, await state(r)] as const)));
     }
+    /** The recorded state of each token after an up on `issued[name]`. */
+    const recorded = async (issued: Record<string, Date>) =>
+        statesOf(await meshResources(config), (r) => tokenRequestState(r.inputs, issued[r.name]));
+    /** The state each token records after `run`, an up at `now` on `previous`. */
+    const recordedAfter = (run: Map<string, RecordedResource>, now: Date, previous: TokenStates) =>
+        statesOf(run, (r) => tokenRequestState(r.inputs, now, previous[r.name]));
     const reMintingWarnings = (warn: { mock: { calls: { arguments: unknown[] }[] } }) =>
         warn.mock.calls.map((c) => String(c.arguments[0])).filter((m) => m.startsWith("Re-minting"));
     const DUE =
