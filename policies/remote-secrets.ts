@@ -234,7 +234,8 @@ export const remoteSecretTokenExpiry: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const cfg = knobs("remote-secret-token-expiry", args);
         const now = Date.now() / 1000;
-        const margin = renewalMarginDays(toInput(args).props);
+        const r = toInput(args);
+        const margin = renewalMarginDays(r.props);
         // The knob can only be loosened by the program's margin, never made stricter than it.
         const minDays = margin !== undefined ? Math.min(margin, cfg.minRemainingDays) : cfg.minRemainingDays;
         const why = margin !== undefined && margin < cfg.minRemainingDays ? " (the renewal margin of this Secret)" : "";
@@ -244,7 +245,6 @@ export const remoteSecretTokenExpiry: ResourceValidationPolicy = {
                 const left = (t.exp - now) / DAY_SECONDS;
                 if (left >= minDays) continue;
                 const when = new Date(t.exp * 1000).toISOString();
-                const r = toInput(args);
                 report(
                     left <= 0
                         ? `${secretLabel(r)}, key ${key}: the token of user ${t.user} expired on ${when}.`

@@ -569,10 +569,11 @@ export function createMeshRemoteSecrets(
     const holderReaders = perHolder ? createHolderReaders(args, clusterOf, opts) : {};
 
     // A shared token gives one kubeconfig per watched cluster, rendered once for every holder.
-    const controlPlaneOf = (name: string) => {
-        const planned = args.plan.clusters.find((c) => c.name === name);
-        return planned?.role === "remote" ? planned.controlPlane : undefined;
-    };
+    // A remote's primary, written into the kubeconfigs about it (see renderRemoteKubeconfig).
+    const leadingPrimary = new Map(
+        args.plan.clusters.filter((c) => c.role === "remote").map((c) => [c.name, c.controlPlane] as const),
+    );
+    const controlPlaneOf = (name: string) => leadingPrimary.get(name);
     const kubeconfigs: Record<string, pulumi.Output<string>> = {};
     for (const [name, reader] of Object.entries(readers)) {
         const { apiServer, tlsServerName } = clusterOf(name);
